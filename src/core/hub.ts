@@ -1,0 +1,903 @@
+/**
+ * The hub: sessions, channels, permissions and fan-out. Transports feed it
+ * frames through {@linkcode Link}s; services use its public methods.
+ *
+ * This module is browser compatible (no I/O: the broker, the authenticator and
+ * the clock are handed in).
+ *
+ * @module
+ */
+
+import type { Authenticator } from "./authenticator.ts";
+import type { Broker, HistoryResult, PresenceStore, Publication } from "./broker.ts";
+import type { Connection, Link, TransportKind } from "./connection.ts";
+import { closeCodeOf, type ErrorCode, SwitchyardError } from "./errors.ts";
+import { channelUsers, type NamespaceOptions, type Namespaces } from "./namespaces.ts";
+import {
+  type ClientFrame,
+  type ClientInfo,
+  type ConnectFrame,
+  decodeClientFrame,
+  encodeFrame,
+  type ServerFrame,
+  type StreamPosition,
+  type SubscribeResult,
+} from "./protocol.ts";
+import type { Outcome } from "./sequence_window.ts";
+import { type Attachment, Session } from "./session.ts";
+import { HubStats } from "./hub_stats.ts";
+
+/** Limits a hub enforces. */
+export interface HubLimits {
+  maxMessageBytes: number;
+  maxChannelsPerSession: number;
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  publishRate: number;
+  publishBurst: number;
+  maxSendBufferBytes: number;
+}
+
+/** Session timing. */
+export interface SessionTiming {
+  graceMs: number;
+  pingIntervalMs: number;
+  pingTimeoutMs: number;
+  dedupeWindow: number;
+}
+
+/** Timers and clock; tests pass fakes. */
+export interface Clock {
+  now(): number;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+/** Structured log sink. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Receives timings for the metrics layer (not called on the fan-out path). */
+export interface HubObserver {
+  request?(type: string, seconds: number): void;
+}
+
+/** Everything a hub is made of. */
+export interface HubOptions {
+  broker: Broker;
+  presence: PresenceStore;
+  authenticator: Authenticator;
+  namespaces: Namespaces;
+  limits: HubLimits;
+  session: SessionTiming;
+  clock?: Clock;
+  log?: Logger;
+  observer?: HubObserver;
+}
+
+/** Who calls an RPC method. */
+export interface RpcContext {
+  session: string;
+  user: string;
+  info?: unknown;
+}
+
+/** A server-side RPC method. Throw a `SwitchyardError` to reply with its code. */
+export type RpcHandler = (data: unknown, ctx: RpcContext) => unknown | Promise<unknown>;
+
+interface Recovery {
+  result: SubscribeResult;
+  replay: Publication[];
+}
+
+interface LinkState extends Attachment {
+  session: Session | null;
+  connecting: boolean;
+  closed: boolean;
+  openedAt: number;
+  queue: Promise<void>;
+}
+
+const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (h) => clearInterval(h as number),
+};
+
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const PRESENCE_TTL_MS = 60_000;
+
+/**
+ * The hub.
+ *
+ * @example
+ * ```ts
+ * import { Hub, Namespaces, DEFAULT_NAMESPACE, ANONYMOUS } from "./mod.ts";
+ * import { MemoryBroker } from "../broker/memory/memory_broker.ts";
+ * const broker = new MemoryBroker();
+ * const hub = new Hub({ broker, presence: broker, authenticator: ANONYMOUS,
+ *   namespaces: new Namespaces(DEFAULT_NAMESPACE), limits: DEFAULT_LIMITS, session: DEFAULT_TIMING });
+ * await hub.start();
+ * hub.rpc("time", () => Date.now());
+ * await hub.publish("news", { title: "hello" });
+ * ```
+ */
+export class Hub {
+  readonly stats = new HubStats();
+  #o: HubOptions;
+  #clock: Clock;
+  #log: Logger;
+  #channels = new Map<string, Set<Session>>();
+  #sessions = new Map<string, Session>();
+  #pending = new Set<LinkState>();
+  #rpc = new Map<string, RpcHandler>();
+  #perIp = new Map<string, number>();
+  #links = 0;
+  #ticker: unknown;
+  #lastPresenceRefresh = 0;
+  #stopping = false;
+
+  constructor(options: HubOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#log = options.log ?? SILENT;
+  }
+
+  /** Start receiving from the broker and the liveness ticker. */
+  async start(): Promise<void> {
+    await this.#o.broker.start({
+      publication: (channel, pub) => this.#fanOut(channel, pub),
+      join: (channel, info) => this.#fanOutEvent("join", channel, info),
+      leave: (channel, info) => this.#fanOutEvent("leave", channel, info),
+    });
+    const t = this.#o.session;
+    const tick = Math.max(50, Math.min(1000, t.pingIntervalMs / 2, t.pingTimeoutMs / 2));
+    this.#ticker = this.#clock.setInterval(() => this.#tick(), tick);
+  }
+
+  /** Number of live sessions (attached or in their grace period). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Open transport connections. */
+  get connectionCount(): number {
+    return this.#links;
+  }
+
+  /** Subscriptions summed over sessions. */
+  get subscriptionCount(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) n += s.subs.size;
+    return n;
+  }
+
+  /** Attached sessions per transport. */
+  sessionsByTransport(): Record<TransportKind, number> {
+    const out = { webtransport: 0, websocket: 0, sse: 0 };
+    for (const s of this.#sessions.values()) {
+      const t = s.transport;
+      if (t) out[t] += 1;
+    }
+    return out;
+  }
+
+  /** Take a new transport connection. Over a limit, it is closed at once with the limit's code. */
+  open(conn: Connection): Link {
+    const now = this.#clock.now();
+    const state: LinkState = {
+      conn,
+      live: true,
+      lastReceived: now,
+      lastPing: now,
+      session: null,
+      connecting: false,
+      closed: false,
+      openedAt: now,
+      queue: Promise.resolve(),
+    };
+    const link: Link = {
+      receive: (frame) => this.#receive(state, frame),
+      closed: () => this.#linkClosed(state),
+    };
+    this.stats.connectionOpened(conn.transport);
+    const { maxConnections, maxConnectionsPerIp } = this.#o.limits;
+    const ip = conn.remoteAddress;
+    const perIp = this.#perIp.get(ip) ?? 0;
+    let refusal: SwitchyardError | undefined;
+    if (this.#stopping) refusal = new SwitchyardError("ERR_SHUTDOWN");
+    else if (this.#links >= maxConnections) {
+      refusal = new SwitchyardError(
+        "ERR_CONNECTION_LIMIT",
+        `Connection refused: limit of ${maxConnections} connections reached (limits.max_connections)`,
+      );
+    } else if (perIp >= maxConnectionsPerIp) {
+      refusal = new SwitchyardError(
+        "ERR_CONNECTION_LIMIT",
+        `Connection refused: limit of ${maxConnectionsPerIp} connections from ${ip} reached (limits.max_connections_per_ip)`,
+      );
+    }
+    if (refusal) {
+      state.closed = true;
+      this.#refuse(conn, refusal);
+      return link;
+    }
+    this.#links += 1;
+    this.#perIp.set(ip, perIp + 1);
+    this.#pending.add(state);
+    return link;
+  }
+
+  /** Publish from the server (services). Skips client permissions, keeps history rules. */
+  publish(
+    channel: string,
+    data: unknown,
+    options: { info?: ClientInfo; idempotencyKey?: string } = {},
+  ): Promise<Publication> {
+    const ns = this.#o.namespaces.resolve(channel);
+    return this.#o.broker.publish(channel, data, {
+      history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
+      info: options.info,
+      idempotencyKey: options.idempotencyKey,
+      idempotencyTtlMs: Math.max(60_000, this.#o.session.graceMs * 4),
+    });
+  }
+
+  /** A channel's history after `since` (all kept history when omitted). */
+  history(channel: string, options: { since?: StreamPosition; limit?: number } = {}) {
+    const ns = this.#o.namespaces.resolve(channel);
+    return this.#o.broker.history(channel, {
+      since: options.since,
+      limit: options.limit ?? ns.historySize,
+    }) satisfies Promise<HistoryResult>;
+  }
+
+  /** Who is present in a channel, by client id. */
+  presence(channel: string): Promise<Record<string, ClientInfo>> {
+    return this.#o.presence.get(channel);
+  }
+
+  /** Register a server-side RPC method that clients call with `rpc`. */
+  rpc(method: string, handler: RpcHandler): void {
+    this.#rpc.set(method, handler);
+  }
+
+  /** Close every session of `user` with `code` (e.g. `ERR_BANNED`). Returns how many. */
+  disconnectUser(user: string, code: ErrorCode = "ERR_SESSION_CLOSED"): number {
+    let n = 0;
+    for (const s of [...this.#sessions.values()]) {
+      if (s.user === user) {
+        this.#destroy(s, new SwitchyardError(code));
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  /** Stop taking connections and tell every client to reconnect elsewhere. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    this.#clock.clearInterval(this.#ticker);
+    const err = new SwitchyardError("ERR_SHUTDOWN");
+    for (const state of [...this.#pending]) this.#fail(state, err);
+    for (const s of this.#sessions.values()) {
+      const a = s.attachment as LinkState | null;
+      if (a) this.#fail(a, err);
+    }
+    await this.#o.broker.close();
+  }
+
+  // ---- frames from transports ------------------------------------------------
+
+  #receive(state: LinkState, text: string): void {
+    if (state.closed || !state.live) return;
+    const transport = state.conn.transport;
+    this.stats.received(transport, text.length);
+    state.lastReceived = this.#clock.now();
+    if (text.length > this.#o.limits.maxMessageBytes) {
+      return this.#fail(
+        state,
+        new SwitchyardError(
+          "ERR_MESSAGE_TOO_LARGE",
+          `Frame of ${text.length} bytes is over limits.max_message_bytes (${this.#o.limits.maxMessageBytes})`,
+        ),
+      );
+    }
+    let frame: ClientFrame;
+    try {
+      frame = decodeClientFrame(text);
+    } catch (err) {
+      return this.#fail(state, err);
+    }
+    if (frame.type === "ping") {
+      state.conn.send('{"type":"pong"}');
+      return;
+    }
+    if (frame.type === "pong") return;
+    if (frame.type === "connect") {
+      if (state.connecting || state.session) {
+        return this.#fail(
+          state,
+          new SwitchyardError("ERR_BAD_FRAME", "Malformed frame: a second connect"),
+        );
+      }
+      state.connecting = true;
+      this.#enqueue(state, () => this.#connect(state, frame));
+      return;
+    }
+    if (!state.connecting && !state.session) {
+      return this.#fail(
+        state,
+        new SwitchyardError(
+          "ERR_NOT_CONNECTED",
+          `The first frame must be "connect", got "${frame.type}"`,
+        ),
+      );
+    }
+    this.#enqueue(state, () => this.#handle(state, frame));
+  }
+
+  #enqueue(state: LinkState, job: () => Promise<void>): void {
+    state.queue = state.queue.then(job).catch((err) => {
+      this.#log.error("Frame handling failed", { error: String(err?.stack ?? err) });
+      this.#fail(state, err);
+    });
+  }
+
+  async #connect(state: LinkState, frame: ConnectFrame): Promise<void> {
+    const started = this.#clock.now();
+    let creds;
+    try {
+      creds = await this.#o.authenticator.connect(frame.token);
+    } catch (err) {
+      return this.#fail(state, err);
+    }
+    if (state.closed) return;
+    const now = this.#clock.now();
+    let session: Session | undefined;
+    if (frame.resume) {
+      const old = this.#sessions.get(frame.resume.session);
+      if (
+        old && !old.closed && old.user === creds.user && sameSecret(old.key, frame.resume.key)
+      ) {
+        session = old;
+        const prev = old.attachment as LinkState | null;
+        if (prev && prev !== state) {
+          if (prev.conn.transport !== state.conn.transport) this.stats.transportSwitches += 1;
+          this.#fail(prev, new SwitchyardError("ERR_TRANSPORT_REPLACED"));
+        }
+      }
+    }
+    const resumed = session !== undefined;
+    if (!session) {
+      const id = randomId();
+      session = new Session({
+        id,
+        key: randomId() + randomId(),
+        user: creds.user,
+        client: frame.client ?? "",
+        lineage: frame.resume?.session.slice(0, 64) ?? id,
+        expiresAt: creds.expiresAt,
+        channelsClaim: creds.channels,
+        info: creds.info,
+        dedupeWindow: this.#o.session.dedupeWindow,
+        publishRate: this.#o.limits.publishRate,
+        publishBurst: this.#o.limits.publishBurst,
+        now,
+      });
+      this.#sessions.set(session.id, session);
+    } else {
+      session.expiresAt = creds.expiresAt;
+      session.channelsClaim = new Set(creds.channels);
+    }
+    this.#pending.delete(state);
+    state.session = session;
+    state.lastReceived = now;
+    state.lastPing = now;
+    session.attachment = state;
+    if (resumed) this.stats.sessionsResumed += 1;
+    // Nothing may reach the client before "connected": hold every kept channel until recovered.
+    for (const sub of session.subs.values()) sub.pending ??= [];
+
+    const requests = frame.subs ?? {};
+    for (const channel of [...session.subs.keys()]) {
+      if (!(channel in requests)) await this.#removeSub(session, channel);
+    }
+    const results: Record<string, SubscribeResult> = {};
+    const replays: [string, Publication[]][] = [];
+    const refused: ServerFrame[] = [];
+    for (const [channel, req] of Object.entries(requests)) {
+      try {
+        const ns = session.subs.has(channel)
+          ? this.#o.namespaces.resolve(channel)
+          : await this.#authorizeSubscribe(session, channel, req.token);
+        if (!session.subs.has(channel)) await this.#addSub(session, channel, ns);
+        const { result, replay } = await this.#recover(session, channel, ns, req.since);
+        results[channel] = result;
+        replays.push([channel, replay]);
+      } catch (err) {
+        const e = asProtocolError(err);
+        refused.push({ type: "unsubscribed", channel, code: e.code, reason: e.message });
+      }
+    }
+    if (state.closed || !state.live) return;
+    const connected: ServerFrame = {
+      type: "connected",
+      id: frame.id,
+      session: session.id,
+      key: session.key,
+      resumed,
+      ping: this.#o.session.pingIntervalMs,
+      pingTimeout: this.#o.session.pingTimeoutMs,
+      seq: session.applied.floor,
+      subs: results,
+      user: session.user,
+    };
+    if (session.expiresAt !== undefined) connected.expires = session.expiresAt;
+    this.#sendTo(session, connected);
+    for (const f of refused) this.#sendTo(session, f);
+    for (const [channel, replay] of replays) {
+      this.stats.sent(state.conn.transport, session.finishRecovery(channel, replay));
+    }
+    this.#o.observer?.request?.("connect", (this.#clock.now() - started) / 1000);
+  }
+
+  async #handle(state: LinkState, frame: ClientFrame): Promise<void> {
+    const session = state.session;
+    if (!session || state.closed || !state.live || session.closed) return;
+    const started = this.#clock.now();
+    switch (frame.type) {
+      case "subscribe": {
+        const reply = await this.#attempt(async () => {
+          if (session.subs.has(frame.channel)) {
+            throw new SwitchyardError(
+              "ERR_ALREADY_SUBSCRIBED",
+              `Already subscribed to "${frame.channel}"`,
+            );
+          }
+          const ns = await this.#authorizeSubscribe(session, frame.channel, frame.token);
+          await this.#addSub(session, frame.channel, ns);
+          return await this.#recover(session, frame.channel, ns, frame.since);
+        });
+        if ("error" in reply) {
+          this.#sendTo(session, { type: "reply", id: frame.id, error: reply.error });
+          break;
+        }
+        const { result, replay } = reply.result as Recovery;
+        this.#sendTo(session, { type: "reply", id: frame.id, result });
+        this.stats.sent(state.conn.transport, session.finishRecovery(frame.channel, replay));
+        break;
+      }
+      case "unsubscribe": {
+        const reply = await this.#attempt(async () => {
+          if (!session.subs.has(frame.channel)) {
+            throw new SwitchyardError("ERR_NOT_SUBSCRIBED", `Not subscribed to "${frame.channel}"`);
+          }
+          await this.#removeSub(session, frame.channel);
+          return {};
+        });
+        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
+        break;
+      }
+      case "publish":
+      case "rpc": {
+        if (frame.seq > session.applied.floor + 4 * this.#o.session.dedupeWindow) {
+          this.#sendTo(session, {
+            type: "reply",
+            id: frame.id,
+            error: {
+              code: "ERR_BAD_REQUEST",
+              message: `seq ${frame.seq} is too far ahead of ${session.applied.floor}`,
+            },
+          });
+          break;
+        }
+        const { outcome } = session.applied.run(
+          frame.seq,
+          () =>
+            this.#attempt(() =>
+              frame.type === "publish" ? this.#publish(session, frame) : this.#call(session, frame)
+            ),
+        );
+        const reply = await outcome;
+        this.#sendTo(session, { type: "reply", id: frame.id, ...reply } as ServerFrame);
+        break;
+      }
+      case "presence": {
+        const reply = await this.#attempt(async () => {
+          const ns = this.#o.namespaces.resolve(frame.channel);
+          if (!ns.presence) {
+            throw new SwitchyardError(
+              "ERR_BAD_REQUEST",
+              `Presence is off for "${frame.channel}": set presence = true in its namespace`,
+            );
+          }
+          if (!session.subs.has(frame.channel)) {
+            await this.#authorizeSubscribe(session, frame.channel, undefined);
+          }
+          return await this.#o.presence.get(frame.channel);
+        });
+        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
+        break;
+      }
+      case "refresh": {
+        const reply = await this.#attempt(async () => {
+          const creds = await this.#o.authenticator.connect(frame.token);
+          if (creds.user !== session.user) {
+            throw new SwitchyardError(
+              "ERR_BAD_REQUEST",
+              "Refresh token is for another user: reconnect instead",
+            );
+          }
+          session.expiresAt = creds.expiresAt;
+          session.channelsClaim = new Set(creds.channels);
+          return { expires: creds.expiresAt };
+        });
+        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
+        break;
+      }
+      case "close":
+        await this.#destroy(session, undefined);
+        return;
+    }
+    this.#o.observer?.request?.(frame.type, (this.#clock.now() - started) / 1000);
+  }
+
+  async #attempt(fn: () => Promise<unknown>): Promise<Outcome> {
+    try {
+      return { result: await fn() };
+    } catch (err) {
+      const e = asProtocolError(err);
+      if (e.code === "ERR_INTERNAL") {
+        this.#log.error("Request failed", { error: String((err as Error)?.stack ?? err) });
+      }
+      this.stats.error(e.code);
+      return { error: { code: e.code, message: e.message } };
+    }
+  }
+
+  async #publish(session: Session, frame: ClientFrame & { type: "publish" }): Promise<unknown> {
+    this.#rateLimit(session);
+    const ns = this.#o.namespaces.resolve(frame.channel);
+    if (!ns.publish) {
+      throw new SwitchyardError(
+        "ERR_FORBIDDEN",
+        `Clients may not publish to "${frame.channel}": its namespace sets publish = false`,
+      );
+    }
+    if (!session.subs.has(frame.channel)) {
+      await this.#authorizeSubscribe(session, frame.channel, undefined);
+    }
+    const pub = await this.#o.broker.publish(frame.channel, frame.data, {
+      history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
+      info: session.info,
+      idempotencyKey: `${session.user}\u0000${session.lineage}:${frame.seq}`,
+      idempotencyTtlMs: Math.max(60_000, this.#o.session.graceMs * 4),
+    });
+    return { offset: pub.offset, epoch: pub.epoch };
+  }
+
+  async #call(session: Session, frame: ClientFrame & { type: "rpc" }): Promise<unknown> {
+    this.#rateLimit(session);
+    const handler = this.#rpc.get(frame.method);
+    if (!handler) {
+      throw new SwitchyardError(
+        "ERR_METHOD_NOT_FOUND",
+        `No RPC method "${frame.method.slice(0, 80)}"`,
+      );
+    }
+    return await handler(frame.data, {
+      session: session.id,
+      user: session.user,
+      info: session.info.info,
+    });
+  }
+
+  #rateLimit(session: Session): void {
+    if (!session.bucket.take(this.#clock.now())) {
+      throw new SwitchyardError(
+        "ERR_RATE_LIMIT",
+        `Rate limit: more than ${this.#o.limits.publishRate} publishes per second (limits.publish_rate)`,
+      );
+    }
+  }
+
+  // ---- subscriptions -----------------------------------------------------------
+
+  async #authorizeSubscribe(
+    session: Session,
+    channel: string,
+    token: string | undefined,
+  ): Promise<NamespaceOptions> {
+    const ns = this.#o.namespaces.resolve(channel);
+    const users = channelUsers(channel);
+    if (users) {
+      if (session.user === "" || !users.includes(session.user)) {
+        throw new SwitchyardError(
+          "ERR_FORBIDDEN",
+          `Channel "${channel}" is limited to the users after "#"`,
+        );
+      }
+      return ns;
+    }
+    if (session.channelsClaim.has(channel) || ns.subscribe === "public") return ns;
+    if (ns.subscribe === "authenticated") {
+      if (session.user !== "") return ns;
+      throw new SwitchyardError(
+        "ERR_FORBIDDEN",
+        `Channel "${channel}" needs an authenticated user: connect with a token`,
+      );
+    }
+    if (token === undefined) {
+      throw new SwitchyardError(
+        "ERR_FORBIDDEN",
+        `Channel "${channel}" is private: subscribe with a subscription token`,
+      );
+    }
+    await this.#o.authenticator.subscribe(token, channel, session.user);
+    return ns;
+  }
+
+  async #addSub(session: Session, channel: string, ns: NamespaceOptions): Promise<void> {
+    const max = this.#o.limits.maxChannelsPerSession;
+    if (session.subs.size >= max) {
+      throw new SwitchyardError(
+        "ERR_CHANNEL_LIMIT",
+        `Cannot subscribe to "${channel}": limit of ${max} channels reached`,
+      );
+    }
+    session.subs.set(channel, { position: { offset: 0, epoch: "" }, pending: [] });
+    let members = this.#channels.get(channel);
+    if (!members) {
+      members = new Set();
+      this.#channels.set(channel, members);
+      members.add(session);
+      await this.#o.broker.subscribe(channel);
+    } else {
+      members.add(session);
+    }
+    if (ns.presence) {
+      await this.#o.presence.add(channel, session.id, session.info, PRESENCE_TTL_MS);
+    }
+    if (ns.joinLeave) await this.#o.broker.publishJoinLeave(channel, "join", session.info);
+  }
+
+  async #removeSub(session: Session, channel: string): Promise<void> {
+    if (!session.subs.delete(channel)) return;
+    const members = this.#channels.get(channel);
+    members?.delete(session);
+    if (members?.size === 0) {
+      this.#channels.delete(channel);
+      await this.#o.broker.unsubscribe(channel);
+    }
+    let ns: NamespaceOptions;
+    try {
+      ns = this.#o.namespaces.resolve(channel);
+    } catch {
+      return;
+    }
+    if (ns.presence) await this.#o.presence.remove(channel, session.id);
+    if (ns.joinLeave) await this.#o.broker.publishJoinLeave(channel, "leave", session.info);
+  }
+
+  async #recover(
+    session: Session,
+    channel: string,
+    ns: NamespaceOptions,
+    since: StreamPosition | undefined,
+  ): Promise<Recovery> {
+    const sub = session.subs.get(channel)!;
+    if (!sub.pending) sub.pending = [];
+    const recovering = since !== undefined && ns.recover;
+    const { publications, top } = await this.#o.broker.history(channel, {
+      since: recovering ? since : undefined,
+      limit: ns.historySize,
+    });
+    let recovered = false;
+    if (recovering && since.epoch === top.epoch && since.offset <= top.offset) {
+      const n = publications.length;
+      recovered = since.offset === top.offset ||
+        (n > 0 && publications[0].offset === since.offset + 1 &&
+          publications[n - 1].offset === top.offset);
+    }
+    sub.position = recovered ? { ...since! } : { ...top };
+    return {
+      result: {
+        recovered,
+        wasRecovering: since !== undefined,
+        offset: top.offset,
+        epoch: top.epoch,
+      },
+      replay: recovered ? publications : [],
+    };
+  }
+
+  // ---- fan-out -----------------------------------------------------------------
+
+  #fanOut(channel: string, pub: Publication): void {
+    const members = this.#channels.get(channel);
+    if (!members) return;
+    const frame = encodeFrame({ type: "pub", channel, ...pub });
+    const maxBuffer = this.#o.limits.maxSendBufferBytes;
+    for (const session of members) {
+      const a = session.attachment as LinkState | null;
+      if (a && a.conn.bufferedAmount > maxBuffer) {
+        this.#fail(
+          a,
+          new SwitchyardError(
+            "ERR_SLOW_CONSUMER",
+            `Send buffer over ${maxBuffer} bytes (limits.max_send_buffer_bytes)`,
+          ),
+        );
+        continue;
+      }
+      const bytes = session.deliver(channel, pub, frame);
+      if (bytes > 0) this.stats.sent(a!.conn.transport, bytes);
+    }
+  }
+
+  #fanOutEvent(type: "join" | "leave", channel: string, info: ClientInfo): void {
+    const members = this.#channels.get(channel);
+    if (!members) return;
+    const frame = encodeFrame({ type, channel, info });
+    for (const session of members) session.sendText(frame);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------
+
+  #sendTo(session: Session, frame: ServerFrame): void {
+    const a = session.attachment;
+    if (!a) return;
+    this.stats.sent(a.conn.transport, session.send(frame));
+  }
+
+  #tick(): void {
+    const now = this.#clock.now();
+    const { pingIntervalMs, pingTimeoutMs, graceMs } = this.#o.session;
+    for (const state of this.#pending) {
+      if (!state.connecting && now - state.openedAt > pingIntervalMs + pingTimeoutMs) {
+        this.#fail(
+          state,
+          new SwitchyardError(
+            "ERR_PING_TIMEOUT",
+            `No connect frame within ${pingIntervalMs + pingTimeoutMs} ms`,
+          ),
+        );
+      }
+    }
+    const refreshPresence = now - this.#lastPresenceRefresh > PRESENCE_TTL_MS / 3;
+    if (refreshPresence) this.#lastPresenceRefresh = now;
+    for (const session of [...this.#sessions.values()]) {
+      const a = session.attachment as LinkState | null;
+      if (a) {
+        if (now - a.lastReceived > pingIntervalMs + pingTimeoutMs) {
+          this.#fail(
+            a,
+            new SwitchyardError(
+              "ERR_PING_TIMEOUT",
+              `No frame for ${now - a.lastReceived} ms (ping timeout)`,
+            ),
+          );
+        } else if (session.expiresAt !== undefined && now > session.expiresAt) {
+          this.#fail(a, new SwitchyardError("ERR_TOKEN_EXPIRED"));
+        } else if (now - a.lastPing >= pingIntervalMs) {
+          a.lastPing = now;
+          this.stats.sent(a.conn.transport, session.sendText('{"type":"ping"}'));
+        }
+      } else if (now - session.detachedAt > graceMs) {
+        this.#destroy(session, undefined);
+        continue;
+      }
+      if (refreshPresence) this.#refreshPresence(session);
+    }
+  }
+
+  #refreshPresence(session: Session): void {
+    for (const channel of session.subs.keys()) {
+      try {
+        if (!this.#o.namespaces.resolve(channel).presence) continue;
+      } catch {
+        continue;
+      }
+      this.#o.presence.add(channel, session.id, session.info, PRESENCE_TTL_MS).catch((err) =>
+        this.#log.warn("Presence refresh failed", { channel, error: String(err) })
+      );
+    }
+  }
+
+  async #destroy(session: Session, err: SwitchyardError | undefined): Promise<void> {
+    if (session.closed) return;
+    session.closed = true;
+    this.#sessions.delete(session.id);
+    const a = session.attachment as LinkState | null;
+    if (a) {
+      if (err) this.#fail(a, err);
+      else {
+        a.live = false;
+        a.conn.close(1000, "session closed");
+      }
+    }
+    session.attachment = null;
+    for (const channel of [...session.subs.keys()]) {
+      await this.#removeSub(session, channel).catch((e) =>
+        this.#log.warn("Unsubscribe on close failed", { channel, error: String(e) })
+      );
+    }
+  }
+
+  #linkClosed(state: LinkState): void {
+    if (state.closed) return;
+    state.closed = true;
+    this.#pending.delete(state);
+    this.#links -= 1;
+    const ip = state.conn.remoteAddress;
+    const n = (this.#perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, n);
+    this.stats.connectionClosed(state.conn.transport);
+    const session = state.session;
+    if (session && session.attachment === state) {
+      session.attachment = null;
+      session.detachedAt = this.#clock.now();
+    }
+    state.live = false;
+  }
+
+  /** Tell the client why, close the connection and detach its session (which keeps its grace). */
+  #fail(state: LinkState, err: unknown): void {
+    if (!state.live) return;
+    const e = asProtocolError(err);
+    this.stats.error(e.code);
+    const code = closeCodeOf(e.code) ?? 3006;
+    state.conn.send(encodeFrame(disconnectFrame(code, e)));
+    state.conn.close(code, truncate(e.message, 120));
+    this.#linkClosed(state);
+  }
+
+  #refuse(conn: Connection, err: SwitchyardError): void {
+    this.stats.error(err.code);
+    const code = closeCodeOf(err.code) ?? 3006;
+    conn.send(encodeFrame(disconnectFrame(code, err)));
+    conn.close(code, truncate(err.message, 120));
+    this.stats.connectionClosed(conn.transport);
+  }
+}
+
+function disconnectFrame(code: number, e: SwitchyardError): ServerFrame {
+  return {
+    type: "disconnect",
+    code,
+    error: e.code,
+    reason: e.message,
+    reconnect: code < 3500,
+  };
+}
+
+function asProtocolError(err: unknown): SwitchyardError {
+  if (err instanceof SwitchyardError) return err;
+  return new SwitchyardError("ERR_INTERNAL", "Internal server error");
+}
+
+/** Truncate to at most `max` UTF-8 bytes' worth of characters (WebSocket close reasons are ≤123 bytes). */
+function truncate(text: string, max: number): string {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= max) return text;
+  return new TextDecoder().decode(bytes.slice(0, max)).replace(/\uFFFD$/, "");
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

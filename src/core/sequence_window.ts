@@ -1,0 +1,68 @@
+/**
+ * Applies each client sequence number once and remembers recent outcomes, so a
+ * resent publish or RPC gets its first reply instead of a second effect.
+ *
+ * This module is browser compatible.
+ *
+ * @module
+ */
+import type { ErrorCode } from "./errors.ts";
+
+/** The outcome of a request: a result or an error reply. */
+export type Outcome = { result: unknown } | { error: { code: ErrorCode; message: string } };
+
+/**
+ * Remembers the outcomes of the last `size` sequence numbers.
+ *
+ * @example
+ * ```ts
+ * import { SequenceWindow } from "./sequence_window.ts";
+ * const w = new SequenceWindow(1024);
+ * const first = w.run(1, () => Promise.resolve({ result: "once" }));
+ * const again = w.run(1, () => Promise.resolve({ result: "twice" })); // resolves to "once"
+ * ```
+ */
+export class SequenceWindow {
+  #size: number;
+  #outcomes = new Map<number, Promise<Outcome>>();
+  #floor = 0;
+  #above = new Set<number>();
+
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** Every sequence number up to this one has been applied. */
+  get floor(): number {
+    return this.#floor;
+  }
+
+  /**
+   * Run `apply` for `seq` unless it ran already; either way resolve with its outcome.
+   * A seq older than the window resolves to `{ result: { duplicate: true } }`.
+   */
+  run(seq: number, apply: () => Promise<Outcome>): { outcome: Promise<Outcome>; fresh: boolean } {
+    const known = this.#outcomes.get(seq);
+    if (known) return { outcome: known, fresh: false };
+    if (seq <= this.#floor || this.#above.has(seq)) {
+      return { outcome: Promise.resolve({ result: { duplicate: true } }), fresh: false };
+    }
+    const outcome = apply();
+    this.#outcomes.set(seq, outcome);
+    if (this.#outcomes.size > this.#size) {
+      const oldest = this.#outcomes.keys().next().value!;
+      this.#outcomes.delete(oldest);
+    }
+    this.#mark(seq);
+    return { outcome, fresh: true };
+  }
+
+  #mark(seq: number): void {
+    if (seq !== this.#floor + 1) {
+      this.#above.add(seq);
+      return;
+    }
+    this.#floor = seq;
+    while (this.#above.delete(this.#floor + 1)) this.#floor += 1;
+  }
+}
