@@ -64,6 +64,8 @@ export interface Logger {
 /** Receives timings for the metrics layer (not called on the fan-out path). */
 export interface HubObserver {
   request?(type: string, seconds: number): void;
+  /** A session (re)attached; `fallbacks` is what the client reported in `connect`. */
+  connected?(transport: TransportKind, fallbacks: number, resumed: boolean): void;
 }
 
 /** Everything a hub is made of. */
@@ -445,6 +447,7 @@ export class Hub {
       this.stats.sent(state.conn.transport, session.finishRecovery(channel, replay));
     }
     this.#o.observer?.request?.("connect", (this.#clock.now() - started) / 1000);
+    this.#o.observer?.connected?.(state.conn.transport, frame.fallbacks ?? 0, resumed);
   }
 
   async #handle(state: LinkState, frame: ClientFrame): Promise<void> {

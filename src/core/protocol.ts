@@ -58,6 +58,8 @@ export interface ConnectFrame {
   subs?: Record<string, SubscribeRequest>;
   /** Informational: client name and version. */
   client?: string;
+  /** Informational: how many transports failed before this one in this connection attempt. */
+  fallbacks?: number;
 }
 
 /** Subscribe to a channel. */
@@ -229,6 +231,7 @@ export function decodeClientFrame(text: string): ClientFrame {
       id(v);
       optString(v, "token");
       optString(v, "client");
+      if (v.fallbacks !== undefined) nonNegativeInteger(v, "fallbacks");
       if (v.resume !== undefined) {
         const r = object(v.resume, "resume");
         string(r, "session", "resume.session");

@@ -15,8 +15,6 @@ export interface Metrics {
   observer: HubObserver;
   /** Attach the hub whose counters are exported. */
   bind(hub: Hub): void;
-  /** Count a client-reported fallback (a transport that failed before the one in use). */
-  fallback(transport: string, count: number): void;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -167,12 +165,14 @@ export function createMetrics(): Metrics {
   });
   client.collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
   return {
-    observer: { request: (type, seconds) => latency.observe({ type }, seconds) },
+    observer: {
+      request: (type, seconds) => latency.observe({ type }, seconds),
+      connected: (transport, count) => {
+        if (count > 0) fallbacks.inc({ transport }, count);
+      },
+    },
     bind(h) {
       hub = h;
-    },
-    fallback(transport, count) {
-      if (count > 0) fallbacks.inc({ transport }, count);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
