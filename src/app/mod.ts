@@ -1,0 +1,13 @@
+/**
+ * A running Switchyard, assembled from configuration.
+ *
+ * @module
+ */
+export {
+  DEMO_NAMESPACE,
+  type StartOptions,
+  startSwitchyard,
+  type Switchyard,
+} from "./switchyard.ts";
+export { ClientBundle } from "./client_bundle.ts";
+export { contentType, staticFiles } from "./static_files.ts";

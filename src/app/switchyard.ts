@@ -1,0 +1,188 @@
+/**
+ * Assembles a running Switchyard from a validated configuration: certificates,
+ * authenticator, broker, hub, metrics and the HTTP server with its routes.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/mod.ts";
+import { createAuthenticator } from "../auth/mod.ts";
+import { MemoryBroker } from "../broker/memory/mod.ts";
+import {
+  DEFAULT_NAMESPACE,
+  Hub,
+  type Logger,
+  type NamespaceOptions,
+  Namespaces,
+} from "../core/mod.ts";
+import { type HttpServer, startServer } from "../http/mod.ts";
+import { createMetrics, type Metrics } from "../ops/metrics.ts";
+import { CertificateManager } from "../tls/mod.ts";
+import { ClientBundle } from "./client_bundle.ts";
+import { staticFiles } from "./static_files.ts";
+
+/** Options of {@linkcode startSwitchyard}. */
+export interface StartOptions {
+  log: Logger;
+  /** Serve the status page at `/` and add the `demo` namespace. Default true. */
+  demo?: boolean;
+}
+
+/** A running Switchyard. */
+export interface Switchyard {
+  readonly hub: Hub;
+  readonly server: HttpServer;
+  readonly metrics: Metrics;
+  readonly certificates?: CertificateManager;
+  /** Stop: clients are told to reconnect; resolves within `shutdown_timeout_ms`. */
+  close(): Promise<void>;
+}
+
+/** Options of the `demo` namespace that `switchyard serve` adds for its status page. */
+export const DEMO_NAMESPACE: NamespaceOptions = {
+  ...DEFAULT_NAMESPACE,
+  historySize: 1000,
+  presence: true,
+  joinLeave: true,
+};
+
+const STATUS_PAGE = new URL("../demo/status.html", import.meta.url);
+
+/**
+ * Start Switchyard.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadConfig } from "../config/mod.ts";
+ * import { createLogger } from "../ops/logger.ts";
+ * import { startSwitchyard } from "./switchyard.ts";
+ * const config = await loadConfig({ flags: {}, env: {}, cwd: Deno.cwd() });
+ * const app = await startSwitchyard(config, { log: createLogger({ level: "info", format: "json" }) });
+ * app.hub.rpc("time", () => Date.now());
+ * await app.close();
+ * ```
+ */
+export async function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
+  const { log } = options;
+  const demo = options.demo ?? true;
+  const authenticator = await createAuthenticator({
+    anonymous: config.auth.anonymous,
+    hmacSecret: config.auth.hmacSecret,
+    publicKey: config.auth.publicKey,
+    jwksUrl: config.auth.jwksUrl,
+    algorithms: config.auth.algorithms.length > 0 ? [...config.auth.algorithms] : undefined,
+    audience: config.auth.audience,
+    issuer: config.auth.issuer,
+  });
+  const named: Record<string, NamespaceOptions> = {};
+  for (const [name, ns] of Object.entries(config.namespaces)) named[name] = { ...ns };
+  if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
+  const broker = new MemoryBroker();
+  const metrics = createMetrics();
+  const hub = new Hub({
+    broker,
+    presence: broker,
+    authenticator,
+    namespaces: new Namespaces({ ...config.channels }, named),
+    limits: { ...config.limits },
+    session: { ...config.session },
+    log,
+    observer: metrics.observer,
+  });
+  metrics.bind(hub);
+  await hub.start();
+
+  let certificates: CertificateManager | undefined;
+  if (config.tls) {
+    certificates = await CertificateManager.open({
+      dir: config.certDir,
+      hostnames: extraHostnames(config.host),
+    });
+    certificates.onError((err) => log.error("Certificate renewal failed", { error: String(err) }));
+    certificates.onRenew((leaf) =>
+      log.info("Renewed the TLS certificate", { notAfter: leaf.notAfter.toISOString() })
+    );
+    certificates.start();
+  }
+
+  const bundle = new ClientBundle();
+  bundle.warm();
+  const publicFiles = config.publicDir ? staticFiles(config.publicDir) : undefined;
+  let server: HttpServer;
+  try {
+    server = await startServer({
+      hub,
+      hostname: config.host,
+      port: config.port,
+      httpPort: config.httpPort === "off" ? undefined : config.httpPort,
+      tls: config.tls,
+      certificates,
+      strictPort: config.strictPort,
+      allowedOrigins: config.allowedOrigins,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      log,
+      fallback: async (req) => {
+        const found = publicFiles ? await publicFiles(req) : undefined;
+        if (found) return found;
+        return Response.json(
+          { error: "ERR_NOT_FOUND", message: `Nothing at ${new URL(req.url).pathname}` },
+          { status: 404 },
+        );
+      },
+    });
+  } catch (err) {
+    await certificates?.stop();
+    await hub.shutdown();
+    throw err;
+  }
+  server.addRoute("GET", "/metrics", async () => {
+    const { contentType, body } = await metrics.render();
+    return new Response(body, { headers: { "content-type": contentType } });
+  });
+  server.addRoute("GET", "/switchyard/client.js", () => bundle.response());
+  if (demo) {
+    const page = async (req: Request) => {
+      const path = new URL(req.url).pathname;
+      if (path !== "/" && path !== "/switchyard/status") {
+        const found = publicFiles ? await publicFiles(req) : undefined;
+        return found ?? Response.json({ error: "ERR_NOT_FOUND", message: `Nothing at ${path}` }, {
+          status: 404,
+        });
+      }
+      return new Response(await Deno.readFile(STATUS_PAGE), {
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+      });
+    };
+    server.addRoute("GET", "/switchyard/status", page);
+    server.addRoute("GET", "/", page);
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    hub,
+    server,
+    metrics,
+    certificates,
+    close() {
+      closing ??= (async () => {
+        await server.close({ timeoutMs: config.shutdownTimeoutMs });
+        await certificates?.stop();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Names the leaf certificate must cover besides localhost, for a given listen host. */
+function extraHostnames(host: string): string[] {
+  if (["localhost", "127.0.0.1", "::1"].includes(host)) return [];
+  if (host !== "0.0.0.0" && host !== "::") return [host];
+  const names = new Set<string>();
+  try {
+    names.add(Deno.hostname());
+  } catch { /* not permitted: localhost only */ }
+  for (const nic of Deno.networkInterfaces()) {
+    if (nic.family === "IPv4" && !nic.address.startsWith("127.")) names.add(nic.address);
+  }
+  return [...names];
+}
