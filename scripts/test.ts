@@ -11,7 +11,7 @@
 import { ensureChromium } from "./ensure_chromium.ts";
 
 const deno = Deno.execPath();
-const args = Deno.args.length > 0 ? Deno.args : ["src/", "client/", "test/", "docs/"];
+const args = Deno.args.length > 0 ? Deno.args : ["src/", "client/", "test/"];
 
 try {
   const chromium = await ensureChromium((line) => console.log(line));

@@ -46,6 +46,9 @@ export const DEMO_NAMESPACE: NamespaceOptions = {
   joinLeave: true,
 };
 
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path d="M1 4h14M1 12h14M4 4l8 8" stroke="#2a4" stroke-width="2" fill="none"/></svg>';
+
 const STATUS_PAGE = new URL("../demo/status.html", import.meta.url);
 
 /**
@@ -141,6 +144,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     return new Response(body, { headers: { "content-type": contentType } });
   });
   server.addRoute("GET", "/switchyard/client.js", () => bundle.response());
+  server.addRoute(
+    "GET",
+    "/favicon.ico",
+    () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
+  );
   if (demo) {
     const page = async (req: Request) => {
       const path = new URL(req.url).pathname;

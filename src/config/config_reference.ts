@@ -16,7 +16,7 @@ import { envName, type Field, FIELDS, NAMESPACE_FIELDS, SECTIONS } from "./schem
  * @example
  * ```ts
  * import { configReference } from "./mod.ts";
- * await Deno.writeTextFile("docs/_config_reference.md", configReference());
+ * console.log(configReference());
  * ```
  */
 export function configReference(): string {

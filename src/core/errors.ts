@@ -93,7 +93,8 @@ export class SwitchyardError extends Error {
    * @example
    * ```ts
    * import { SwitchyardError } from "./errors.ts";
-   * throw new SwitchyardError("ERR_CHANNEL_LIMIT", 'Cannot subscribe to "chat:lobby": limit of 128 channels reached');
+   * const err = new SwitchyardError("ERR_CHANNEL_LIMIT", 'Cannot subscribe to "chat:lobby": limit of 128 channels reached');
+   * console.log(err.code, err.closeCode); // "ERR_CHANNEL_LIMIT" undefined
    * ```
    */
   constructor(code: ErrorCode, message: string = ERRORS[code].summary) {

@@ -119,7 +119,7 @@ const PRESENCE_TTL_MS = 60_000;
  *
  * @example
  * ```ts
- * import { Hub, Namespaces, DEFAULT_NAMESPACE, ANONYMOUS } from "./mod.ts";
+ * import { ANONYMOUS, DEFAULT_LIMITS, DEFAULT_NAMESPACE, DEFAULT_TIMING, Hub, Namespaces } from "./mod.ts";
  * import { MemoryBroker } from "../broker/memory/memory_broker.ts";
  * const broker = new MemoryBroker();
  * const hub = new Hub({ broker, presence: broker, authenticator: ANONYMOUS,

@@ -4,7 +4,7 @@
  * an extension point for everything else.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { startServer } from "./mod.ts";
  * import { CertificateManager } from "../tls/mod.ts";
  * declare const hub: import("../core/mod.ts").Hub;

@@ -117,7 +117,7 @@ const CLOSE_HANDSHAKE_MS = 1_000;
  * @throws {PortInUseError} with `strictPort` when a port is in use, or when 20 ports in a row are.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { startServer } from "./mod.ts";
  * import { CertificateManager } from "../tls/mod.ts";
  * declare const hub: import("../core/mod.ts").Hub;

@@ -93,7 +93,7 @@ export function leafSubjectAltNames(extra: readonly string[] = []): SubjectAltNa
  * SHA-256 of a PEM certificate's DER, as WebTransport's `serverCertificateHashes` wants it.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { certificateHash } from "./mod.ts";
  * declare const certPem: string;
  * const hash = await certificateHash(certPem);

@@ -21,7 +21,7 @@ const MAX_REASON_BYTES = 120;
  * close code (3006 for an error code that never closes a connection).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { SwitchyardError } from "../core/mod.ts";
  * import { disconnect } from "./mod.ts";
  * declare const conn: import("../core/mod.ts").Connection;

@@ -3,7 +3,7 @@
  * `text/event-stream` response and come in as lines of POST bodies.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { SseEndpoint } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * const sse = new SseEndpoint({ hub, maxMessageBytes: 65_536 });

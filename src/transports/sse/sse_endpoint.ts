@@ -51,7 +51,7 @@ export interface SseOpenOptions {
  * Origin checks and CORS headers are the HTTP server's job.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { SseEndpoint } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * const sse = new SseEndpoint({ hub, maxMessageBytes: 65_536 });

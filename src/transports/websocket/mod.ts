@@ -2,7 +2,7 @@
  * The WebSocket transport: one text message per frame.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { acceptWebSocket } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * Deno.serve((req, info) =>

@@ -31,7 +31,7 @@ export interface WebSocketTransportOptions {
  * open. Throws a `TypeError` when `req` is not a WebSocket upgrade request.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { acceptWebSocket } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * Deno.serve((req, info) =>

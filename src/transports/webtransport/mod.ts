@@ -3,7 +3,7 @@
  * length-prefixed JSON frames both ways.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { WebTransportTransport } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * declare const wt: WebTransport & { url: string };

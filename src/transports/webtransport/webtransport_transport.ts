@@ -52,7 +52,7 @@ export interface WebTransportTransportOptions {
  * into the first frame when that is a `connect` frame without a token.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { WebTransportTransport } from "./mod.ts";
  * declare const hub: import("../../core/mod.ts").Hub;
  * declare const listener: Deno.QuicListener;
