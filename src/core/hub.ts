@@ -195,6 +195,7 @@ export class Hub {
     const state: LinkState = {
       conn,
       live: true,
+      announced: false,
       lastReceived: now,
       lastPing: now,
       session: null,
@@ -321,6 +322,11 @@ export class Hub {
       return;
     }
     if (frame.type === "pong") return;
+    if (frame.type === "close" && state.session) {
+      // Handled now: clients close the connection right after this frame.
+      void this.#destroy(state.session, undefined);
+      return;
+    }
     if (frame.type === "connect") {
       if (state.connecting || state.session) {
         return this.#fail(
@@ -383,7 +389,7 @@ export class Hub {
         key: randomId() + randomId(),
         user: creds.user,
         client: frame.client ?? "",
-        lineage: frame.resume?.session.slice(0, 64) ?? id,
+        lineage: (frame.resume?.lineage ?? frame.resume?.session)?.slice(0, 64) ?? id,
         expiresAt: creds.expiresAt,
         channelsClaim: creds.channels,
         info: creds.info,
@@ -433,6 +439,7 @@ export class Hub {
       id: frame.id,
       session: session.id,
       key: session.key,
+      lineage: session.lineage,
       resumed,
       ping: this.#o.session.pingIntervalMs,
       pingTimeout: this.#o.session.pingTimeoutMs,
@@ -441,6 +448,7 @@ export class Hub {
       user: session.user,
     };
     if (session.expiresAt !== undefined) connected.expires = session.expiresAt;
+    state.announced = true;
     this.#sendTo(session, connected);
     for (const f of refused) this.#sendTo(session, f);
     for (const [channel, replay] of replays) {
@@ -489,7 +497,10 @@ export class Hub {
       }
       case "publish":
       case "rpc": {
-        if (frame.seq > session.applied.floor + 4 * this.#o.session.dedupeWindow) {
+        if (
+          !session.applied.idle &&
+          frame.seq > session.applied.floor + 4 * this.#o.session.dedupeWindow
+        ) {
           this.#sendTo(session, {
             type: "reply",
             id: frame.id,

@@ -52,8 +52,11 @@ export interface ConnectFrame {
   type: "connect";
   id: number;
   token?: string;
-  /** Resume this session if it is still within its grace period. */
-  resume?: { session: string; key: string };
+  /**
+   * Resume this session if it is still within its grace period. `lineage` (from
+   * `connected`) keeps publishes idempotent when a new session has to be made.
+   */
+  resume?: { session: string; key: string; lineage?: string };
   /** Channels to (re)subscribe, with the last position the client has. */
   subs?: Record<string, SubscribeRequest>;
   /** Informational: client name and version. */
@@ -143,6 +146,8 @@ export interface ConnectedFrame {
   session: string;
   /** Secret that lets this client (and only it) resume the session. */
   key: string;
+  /** The id of the first session of this client: send it back in `resume.lineage`. */
+  lineage: string;
   /** `true` when an existing session was resumed: its subscriptions and dedupe window survived. */
   resumed: boolean;
   /** The server pings at this interval (ms); a client that hears nothing for ping + pingTimeout reconnects. */
@@ -236,6 +241,7 @@ export function decodeClientFrame(text: string): ClientFrame {
         const r = object(v.resume, "resume");
         string(r, "session", "resume.session");
         string(r, "key", "resume.key");
+        optString(r, "lineage", "resume.lineage");
       }
       if (v.subs !== undefined) {
         const subs = object(v.subs, "subs");

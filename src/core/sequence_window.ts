@@ -27,6 +27,7 @@ export class SequenceWindow {
   #outcomes = new Map<number, Promise<Outcome>>();
   #floor = 0;
   #above = new Set<number>();
+  #started = false;
 
   constructor(size: number) {
     this.#size = Math.max(1, size);
@@ -37,11 +38,22 @@ export class SequenceWindow {
     return this.#floor;
   }
 
+  /** `true` until the first `run()`. */
+  get idle(): boolean {
+    return this.#started === false;
+  }
+
   /**
    * Run `apply` for `seq` unless it ran already; either way resolve with its outcome.
+   * The first seq a window sees sets its floor: a client's sends arrive in order.
    * A seq older than the window resolves to `{ result: { duplicate: true } }`.
    */
   run(seq: number, apply: () => Promise<Outcome>): { outcome: Promise<Outcome>; fresh: boolean } {
+    if (!this.#started) {
+      // A session that a client with an earlier session makes starts where the client is.
+      this.#started = true;
+      this.#floor = seq - 1;
+    }
     const known = this.#outcomes.get(seq);
     if (known) return { outcome: known, fresh: false };
     if (seq <= this.#floor || this.#above.has(seq)) {

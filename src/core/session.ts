@@ -44,6 +44,8 @@ export interface Attachment {
   conn: Connection;
   /** `false` once the link is closed or replaced; frames from it are then ignored. */
   live: boolean;
+  /** `true` once `connected` went out on it: nothing else may be sent before. */
+  announced: boolean;
   lastReceived: number;
   lastPing: number;
 }
@@ -89,7 +91,7 @@ export class Session {
   /** Send an encoded frame if attached; returns the bytes sent (0 when detached). */
   sendText(frame: string): number {
     const a = this.attachment;
-    if (!a) return 0;
+    if (!a || !a.announced) return 0;
     a.conn.send(frame);
     return frame.length;
   }
@@ -131,7 +133,9 @@ export class Session {
   #advance(sub: Subscription, pub: Publication, frame?: string, channel?: string): number {
     const pos = sub.position;
     // While detached nothing is sent and the position stays: the client's resume replays the gap.
-    if (!this.attachment || (pub.epoch === pos.epoch && pub.offset <= pos.offset)) return 0;
+    if (!this.attachment?.announced || (pub.epoch === pos.epoch && pub.offset <= pos.offset)) {
+      return 0;
+    }
     sub.position = { offset: pub.offset, epoch: pub.epoch };
     return this.sendText(frame ?? encodeFrame({ type: "pub", channel: channel!, ...pub }));
   }

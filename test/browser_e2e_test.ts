@@ -1,0 +1,233 @@
+/**
+ * End to end in headless Chromium: the bundled client served by a real
+ * Switchyard, over each transport, with fallbacks and forced switches.
+ */
+import assert from "node:assert/strict";
+import type { Browser, Page } from "playwright-core";
+import { launchBrowser } from "./_browser.ts";
+import { startTestServer, type TestServer } from "./_server.ts";
+
+/** A page on the server's origin with the client module loaded as `globalThis.sy`. */
+async function clientPage(browser: Browser, server: TestServer): Promise<Page> {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("pageerror:", e.message));
+  await page.goto(`${server.http}/healthz`);
+  await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    (globalThis as any).sy = await import("/switchyard/client.js");
+  });
+  return page;
+}
+
+function withBrowser(
+  name: string,
+  fn: (browser: Browser, server: TestServer) => Promise<void>,
+  browserArgs: string[] = [],
+) {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const server = await startTestServer();
+      const browser = await launchBrowser(browserArgs);
+      try {
+        await fn(browser, server);
+      } finally {
+        await browser.close();
+        await server.close();
+      }
+    },
+  });
+}
+
+withBrowser("Chromium: each transport connects and exchanges messages", async (browser, server) => {
+  const page = await clientPage(browser, server);
+  for (const kind of ["webtransport", "websocket", "sse"]) {
+    const result = await page.evaluate(async (kind) => {
+      // deno-lint-ignore no-explicit-any
+      const { SwitchyardClient } = (globalThis as any).sy;
+      const client = new SwitchyardClient(location.origin, { transports: [kind], storage: null });
+      const got = new Promise((resolve) => {
+        client.subscribe(`test:echo-${kind}`, {
+          onPublication: (p: { data: unknown }) => resolve(p.data),
+        });
+      });
+      const ack = await client.publish(`test:echo-${kind}`, { hello: kind });
+      const data = await got;
+      const rpc = await client.rpc("echo", { n: 1 });
+      const transport = client.transport;
+      const m = client.metrics();
+      await client.close();
+      return { data, ack, transport, rpc, rttMs: m.rttMs, messagesIn: m.messagesIn };
+    }, kind);
+    assert.equal(result.transport, kind);
+    assert.deepEqual(result.data, { hello: kind });
+    assert.equal(result.ack.offset, 1);
+    assert.deepEqual(result.rpc, { n: 1 });
+    assert.ok(result.messagesIn >= 3);
+  }
+});
+
+withBrowser(
+  "Chromium: with WebTransport blocked the client is on WebSocket, then SSE with WebSocket blocked too",
+  async (browser, server) => {
+    const page = await clientPage(browser, server);
+    // UDP blocked: the bootstrap sends WebTransport to a UDP port where nothing listens, so
+    // Chromium's QUIC handshake fails for real.
+    const dead = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const deadPort = (dead.addr as Deno.NetAddr).port;
+    dead.close();
+    await page.route("**/switchyard/bootstrap.json", async (route) => {
+      const response = await route.fetch();
+      const doc = await response.json();
+      const wt = new URL(doc.transports.webtransport.url);
+      wt.port = String(deadPort);
+      doc.transports.webtransport.url = wt.href;
+      await route.fulfill({ response, json: doc });
+    });
+    const ws = await page.evaluate(async () => {
+      // deno-lint-ignore no-explicit-any
+      const { SwitchyardClient } = (globalThis as any).sy;
+      const client = new SwitchyardClient(location.origin, {
+        storage: null,
+        attemptTimeoutMs: 3000,
+      });
+      const fallbacks: unknown[] = [];
+      client.on("fallback", (e: unknown) => fallbacks.push(e));
+      const started = performance.now();
+      await client.connect();
+      const elapsed = performance.now() - started;
+      const out = { transport: client.transport, elapsed, fallbacks, metrics: client.metrics() };
+      await client.close();
+      return out;
+    });
+    assert.equal(ws.transport, "websocket");
+    assert.ok(ws.elapsed < 3500, `on WebSocket after ${ws.elapsed} ms`);
+    assert.ok(ws.metrics.fallbacks >= 1);
+
+    // A proxy that accepts the WebSocket and never forwards anything: only the attempt timeout helps.
+    await page.routeWebSocket(/\/switchyard\/ws/, () => {});
+    const sse = await page.evaluate(async () => {
+      // deno-lint-ignore no-explicit-any
+      const { SwitchyardClient } = (globalThis as any).sy;
+      const client = new SwitchyardClient(location.origin, {
+        storage: null,
+        attemptTimeoutMs: 1500,
+      });
+      const started = performance.now();
+      await client.connect();
+      const elapsed = performance.now() - started;
+      const got = new Promise((resolve) => {
+        client.subscribe("test:sse-fallback", {
+          onPublication: (p: { data: unknown }) => resolve(p.data),
+        });
+      });
+      await client.publish("test:sse-fallback", "via sse");
+      const out = { transport: client.transport, elapsed, data: await got };
+      await client.close();
+      return out;
+    });
+    assert.equal(sse.transport, "sse");
+    assert.ok(sse.elapsed < 2 * 1500 + 1000, `on SSE after ${sse.elapsed} ms`);
+    assert.equal(sse.data, "via sse");
+  },
+);
+
+withBrowser(
+  "Chromium: 10,000 publications arrive complete and in order across WT → WS → SSE → WT, 1,000 publishes applied once",
+  async (browser, server) => {
+    const page = await clientPage(browser, server);
+    const TOTAL = 10_000;
+    const SENDS = 1_000;
+    await page.evaluate(({ SENDS }) => {
+      // deno-lint-ignore no-explicit-any
+      const g = globalThis as any;
+      const client = new g.sy.SwitchyardClient(location.origin, { storage: null });
+      const offsets: number[] = [];
+      const switches: string[] = [];
+      const plan: [number, string][] = [[2500, "websocket"], [5000, "sse"], [7500, "webtransport"]];
+      g.run = { offsets, switches, segments: [], acked: 0, errors: [] as string[] };
+      client.subscribe("test:stream", {
+        onPublication: (p: { offset: number }) => {
+          offsets.push(p.offset);
+          const t = client.transport ?? "none";
+          const last = g.run.segments.at(-1);
+          if (last?.[0] === t) last[1] += 1;
+          else g.run.segments.push([t, 1]);
+          const next = plan[0];
+          if (next && offsets.length >= next[0]) {
+            plan.shift();
+            client.forceTransport(next[1]).then(
+              () => switches.push(`${next[1]}:${client.transport}`),
+              (e: Error) => g.run.errors.push(`switch ${next[1]}: ${e.message}`),
+            );
+          }
+        },
+      });
+      g.run.ready = client.connect().then(async () => {
+        const sends = [];
+        for (let i = 0; i < SENDS; i++) {
+          sends.push(client.publish("test:client", i).then(() => g.run.acked++));
+          if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
+        }
+        await Promise.all(sends);
+      }).catch((e: Error) => g.run.errors.push(e.message));
+      g.client = client;
+    }, { SENDS });
+    await page.waitForFunction(() =>
+      (globalThis as unknown as { client: { state: string } }).client.state === "connected"
+    );
+
+    for (let i = 0; i < TOTAL; i += 100) {
+      const batch = [];
+      for (let j = i; j < i + 100; j++) {
+        batch.push(server.app.hub.publish("test:stream", { n: j + 1 }));
+      }
+      await Promise.all(batch);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await page.waitForFunction(
+      ({ TOTAL, SENDS }) => {
+        // deno-lint-ignore no-explicit-any
+        const run = (globalThis as any).run;
+        return run.offsets.length >= TOTAL && run.acked >= SENDS && run.switches.length >= 3;
+      },
+      { TOTAL, SENDS },
+      { timeout: 60_000 },
+    );
+    const run = await page.evaluate(() => {
+      // deno-lint-ignore no-explicit-any
+      const g = globalThis as any;
+      return {
+        segments: g.run.segments,
+        offsets: g.run.offsets,
+        switches: g.run.switches,
+        errors: g.run.errors,
+        metrics: g.client.metrics(),
+      };
+    });
+    assert.deepEqual(run.errors, []);
+    assert.deepEqual(run.switches, ["websocket:websocket", "sse:sse", "webtransport:webtransport"]);
+    assert.equal(run.offsets.length, TOTAL);
+    // Publications flowed over each transport in turn, not all before the first switch.
+    assert.deepEqual(
+      run.segments.map(([t]: [string, number]) => t),
+      ["webtransport", "websocket", "sse", "webtransport"],
+      JSON.stringify(run.segments),
+    );
+    for (let i = 0; i < TOTAL; i++) {
+      if (run.offsets[i] !== i + 1) assert.fail(`offset #${i} is ${run.offsets[i]}, want ${i + 1}`);
+    }
+    const { publications } = await server.app.hub.history("test:client", {
+      since: {
+        offset: 0,
+        epoch: (await server.app.hub.history("test:client", { limit: 0 })).top.epoch,
+      },
+      limit: 20_000,
+    });
+    const values = publications.map((p) => p.data as number).sort((a, b) => a - b);
+    assert.equal(values.length, SENDS, "each client publish applied exactly once");
+    assert.deepEqual(values, Array.from({ length: SENDS }, (_, i) => i));
+  },
+);
