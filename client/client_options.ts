@@ -17,7 +17,7 @@ import { defaultStorage } from "./transport_cache.ts";
  * What `new SwitchyardClient(url, options)` accepts.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { SwitchyardClient } from "./mod.ts";
  * const client = new SwitchyardClient("https://example.com", {
  *   getToken: () => fetch("/token").then((r) => r.text()),

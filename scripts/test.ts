@@ -23,7 +23,7 @@ try {
 }
 
 const child = new Deno.Command(deno, {
-  args: ["test", "--allow-all", "--unstable-net", "--doc", "--parallel", ...args],
+  args: ["test", "--allow-all", "--unstable-net", "--parallel", ...args],
   stdout: "piped",
   stderr: "inherit",
   env: { NO_COLOR: "1", DENO_JOBS: "2" },

@@ -146,7 +146,6 @@ withBrowser(
       const client = new g.sy.SwitchyardClient(location.origin, { storage: null });
       const offsets: number[] = [];
       const switches: string[] = [];
-      const plan: [number, string][] = [[2500, "websocket"], [5000, "sse"], [7500, "webtransport"]];
       g.run = { offsets, switches, segments: [], acked: 0, errors: [] as string[] };
       client.subscribe("test:stream", {
         onPublication: (p: { offset: number }) => {
@@ -155,16 +154,13 @@ withBrowser(
           const last = g.run.segments.at(-1);
           if (last?.[0] === t) last[1] += 1;
           else g.run.segments.push([t, 1]);
-          const next = plan[0];
-          if (next && offsets.length >= next[0]) {
-            plan.shift();
-            client.forceTransport(next[1]).then(
-              () => switches.push(`${next[1]}:${client.transport}`),
-              (e: Error) => g.run.errors.push(`switch ${next[1]}: ${e.message}`),
-            );
-          }
         },
       });
+      g.force = (kind: string) =>
+        client.forceTransport(kind).then(
+          () => switches.push(`${kind}:${client.transport}`),
+          (e: Error) => g.run.errors.push(`switch ${kind}: ${e.message}`),
+        );
       g.run.ready = client.connect().then(async () => {
         const sends = [];
         for (let i = 0; i < SENDS; i++) {
@@ -179,13 +175,34 @@ withBrowser(
       (globalThis as unknown as { client: { state: string } }).client.state === "connected"
     );
 
-    for (let i = 0; i < TOTAL; i += 100) {
-      const batch = [];
-      for (let j = i; j < i + 100; j++) {
-        batch.push(server.app.hub.publish("test:stream", { n: j + 1 }));
+    // Four phases of 2,500 publications. Each switch starts while publications are flowing, and
+    // the next phase waits until the switch is done, so every transport carries part of the stream.
+    let published = 0;
+    const publish = async (count: number) => {
+      for (let i = 0; i < count; i += 100) {
+        const batch = [];
+        for (let j = 0; j < 100; j++) {
+          batch.push(server.app.hub.publish("test:stream", { n: ++published }));
+        }
+        await Promise.all(batch);
+        await new Promise((r) => setTimeout(r, 10));
       }
-      await Promise.all(batch);
-      await new Promise((r) => setTimeout(r, 10));
+    };
+    const phases = [null, "websocket", "sse", "webtransport"];
+    for (const [i, kind] of phases.entries()) {
+      if (kind) {
+        await page.evaluate((kind) => {
+          (globalThis as unknown as { force(k: string): void }).force(kind);
+        }, kind);
+        await publish(500);
+        await page.waitForFunction(
+          (n) =>
+            (globalThis as unknown as { run: { switches: string[] } }).run.switches.length >= n,
+          i,
+          { timeout: 30_000 },
+        );
+      }
+      await publish(kind ? 2000 : 2500);
     }
     await page.waitForFunction(
       ({ TOTAL, SENDS }) => {

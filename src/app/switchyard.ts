@@ -55,7 +55,7 @@ const STATUS_PAGE = new URL("../demo/status.html", import.meta.url);
  * Start Switchyard.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { loadConfig } from "../config/mod.ts";
  * import { createLogger } from "../ops/logger.ts";
  * import { startSwitchyard } from "./switchyard.ts";

@@ -49,7 +49,7 @@ export interface BindPortOptions {
  * @throws {PortInUseError} `Port 4433 is in use: stop the other process or pass --port`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { bindPort } from "./mod.ts";
  * const server = bindPort(
  *   { port: 8080, strictPort: false, flag: "--port", log: console },

@@ -58,7 +58,7 @@ export interface IssueOptions {
  * Clients that should trust the server without certificate hashes trust {@linkcode certPem}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CertificateAuthority } from "./mod.ts";
  * const ca = await CertificateAuthority.open(".switchyard/certs");
  * const leaf = await ca.issue({ hostnames: ["dev.example.test"] });

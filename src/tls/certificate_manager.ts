@@ -69,7 +69,7 @@ export type RenewListener = (
  * renewal time adopts it instead of issuing another.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CertificateManager } from "./mod.ts";
  * const certs = await CertificateManager.open({ dir: ".switchyard/certs" });
  * const { certPem, keyPem, hash } = certs.current;

@@ -5,7 +5,7 @@
  * {@linkcode CertificateManager} that renews the leaf without a restart.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { CertificateManager } from "./mod.ts";
  * const certs = await CertificateManager.open({ dir: ".switchyard/certs" });
  * const endpoint = new Deno.QuicEndpoint({ hostname: "127.0.0.1", port: 4433 });

@@ -1,0 +1,61 @@
+/**
+ * Runs every ```ts block of the docs (not `ts no-run`) against a real server:
+ * `http://localhost:4480` becomes the test server, `./client/mod.ts` the checkout's client.
+ */
+import assert from "node:assert/strict";
+import { startTestServer } from "./_server.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const DOCS = ["docs/client.md"];
+const CLIENT = new URL("client/mod.ts", ROOT).href;
+
+function examples(markdown: string): { line: number; code: string }[] {
+  const out: { line: number; code: string }[] = [];
+  const lines = markdown.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== "```ts") continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && lines[end].trim() !== "```") end++;
+    out.push({ line: start + 1, code: lines.slice(start, end).join("\n") });
+    i = end;
+  }
+  return out;
+}
+
+for (const doc of DOCS) {
+  const text = await Deno.readTextFile(new URL(doc, ROOT));
+  for (const { line, code } of examples(text)) {
+    Deno.test({
+      name: `${doc}:${line} example runs`,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        const server = await startTestServer({ flags: { "http-port": "0" } });
+        const dir = await Deno.makeTempDir();
+        try {
+          const file = `${dir}/example.ts`;
+          await Deno.writeTextFile(
+            file,
+            code.replaceAll("http://localhost:4480", server.http).replaceAll(
+              '"./client/mod.ts"',
+              JSON.stringify(CLIENT),
+            ),
+          );
+          const out = await new Deno.Command(Deno.execPath(), {
+            args: ["run", "--allow-net", "--allow-read", file],
+            cwd: new URL(".", ROOT).pathname,
+            stdout: "piped",
+            stderr: "piped",
+            signal: AbortSignal.timeout(30_000),
+          }).output();
+          const stderr = new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, 0, `${doc}:${line} failed:\n${stderr}`);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+          await server.close();
+        }
+      },
+    });
+  }
+}
