@@ -24,7 +24,7 @@ import {
   type SubscribeResult,
 } from "./protocol.ts";
 import type { Outcome } from "./sequence_window.ts";
-import { type Attachment, Session } from "./session.ts";
+import { type Attachment, claimSet, Session } from "./session.ts";
 import { HubStats } from "./hub_stats.ts";
 
 /** Limits a hub enforces. */
@@ -386,7 +386,7 @@ export class Hub {
       const id = randomId();
       session = new Session({
         id,
-        key: randomId() + randomId(),
+        key: randomId(24),
         user: creds.user,
         client: frame.client ?? "",
         lineage: (frame.resume?.lineage ?? frame.resume?.session)?.slice(0, 64) ?? id,
@@ -401,12 +401,13 @@ export class Hub {
       this.#sessions.set(session.id, session);
     } else {
       session.expiresAt = creds.expiresAt;
-      session.channelsClaim = new Set(creds.channels);
+      session.channelsClaim = claimSet(creds.channels);
     }
     this.#pending.delete(state);
     state.session = session;
     state.lastReceived = now;
-    state.lastPing = now;
+    // Spread pings over the interval, so sessions that connected together are not pinged together.
+    state.lastPing = now - Math.floor(Math.random() * this.#o.session.pingIntervalMs);
     session.attachment = state;
     if (resumed) this.stats.sessionsResumed += 1;
     // Nothing may reach the client before "connected": hold every kept channel until recovered.
@@ -549,7 +550,7 @@ export class Hub {
             );
           }
           session.expiresAt = creds.expiresAt;
-          session.channelsClaim = new Set(creds.channels);
+          session.channelsClaim = claimSet(creds.channels);
           return { expires: creds.expiresAt };
         });
         this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
@@ -738,9 +739,12 @@ export class Hub {
     if (!members) return;
     const frame = encodeFrame({ type: "pub", channel, ...pub });
     const maxBuffer = this.#o.limits.maxSendBufferBytes;
+    // Reading a socket's buffered amount is a call into the runtime: once every 16 publications
+    // of a channel is enough to catch a slow reader.
+    const checkBuffers = (pub.offset & 15) === 0;
     for (const session of members) {
       const a = session.attachment as LinkState | null;
-      if (a && a.conn.bufferedAmount > maxBuffer) {
+      if (checkBuffers && a && a.conn.bufferedAmount > maxBuffer) {
         this.#fail(
           a,
           new SwitchyardError(
@@ -904,8 +908,8 @@ function truncate(text: string, max: number): string {
   return new TextDecoder().decode(bytes.slice(0, max)).replace(/\uFFFD$/, "");
 }
 
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
+function randomId(size = 12): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(size));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -24,9 +24,10 @@ export type Outcome = { result: unknown } | { error: { code: ErrorCode; message:
  */
 export class SequenceWindow {
   #size: number;
-  #outcomes = new Map<number, Promise<Outcome>>();
+  // Created on first use: most sessions never publish, and each empty collection costs memory.
+  #outcomes: Map<number, Promise<Outcome>> | undefined;
   #floor = 0;
-  #above = new Set<number>();
+  #above: Set<number> | undefined;
   #started = false;
 
   constructor(size: number) {
@@ -54,16 +55,17 @@ export class SequenceWindow {
       this.#started = true;
       this.#floor = seq - 1;
     }
-    const known = this.#outcomes.get(seq);
+    const outcomes = this.#outcomes ??= new Map();
+    const known = outcomes.get(seq);
     if (known) return { outcome: known, fresh: false };
-    if (seq <= this.#floor || this.#above.has(seq)) {
+    if (seq <= this.#floor || this.#above?.has(seq)) {
       return { outcome: Promise.resolve({ result: { duplicate: true } }), fresh: false };
     }
     const outcome = apply();
-    this.#outcomes.set(seq, outcome);
-    if (this.#outcomes.size > this.#size) {
-      const oldest = this.#outcomes.keys().next().value!;
-      this.#outcomes.delete(oldest);
+    outcomes.set(seq, outcome);
+    if (outcomes.size > this.#size) {
+      const oldest = outcomes.keys().next().value!;
+      outcomes.delete(oldest);
     }
     this.#mark(seq);
     return { outcome, fresh: true };
@@ -71,10 +73,10 @@ export class SequenceWindow {
 
   #mark(seq: number): void {
     if (seq !== this.#floor + 1) {
-      this.#above.add(seq);
+      (this.#above ??= new Set()).add(seq);
       return;
     }
     this.#floor = seq;
-    while (this.#above.delete(this.#floor + 1)) this.#floor += 1;
+    while (this.#above?.delete(this.#floor + 1)) this.#floor += 1;
   }
 }

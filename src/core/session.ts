@@ -59,7 +59,7 @@ export class Session {
   readonly lineage: string;
   readonly info: ClientInfo;
   expiresAt: number | undefined;
-  channelsClaim: Set<string>;
+  channelsClaim: ReadonlySet<string>;
   readonly subs = new Map<string, Subscription>();
   readonly applied: SequenceWindow;
   readonly bucket: TokenBucket;
@@ -74,7 +74,7 @@ export class Session {
     this.client = init.client;
     this.lineage = init.lineage;
     this.expiresAt = init.expiresAt;
-    this.channelsClaim = new Set(init.channelsClaim);
+    this.channelsClaim = claimSet(init.channelsClaim);
     this.info = init.info === undefined
       ? { user: init.user, client: init.id }
       : { user: init.user, client: init.id, info: init.info };
@@ -139,4 +139,11 @@ export class Session {
     sub.position = { offset: pub.offset, epoch: pub.epoch };
     return this.sendText(frame ?? encodeFrame({ type: "pub", channel: channel!, ...pub }));
   }
+}
+
+const NO_CHANNELS: ReadonlySet<string> = new Set();
+
+/** The channels of a token's `channels` claim; one shared empty set for the usual case. */
+export function claimSet(channels: readonly string[]): ReadonlySet<string> {
+  return channels.length === 0 ? NO_CHANNELS : new Set(channels);
 }
