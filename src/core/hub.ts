@@ -12,7 +12,7 @@ import type { Authenticator } from "./authenticator.ts";
 import type { Broker, HistoryResult, PresenceStore, Publication } from "./broker.ts";
 import type { Connection, Link, TransportKind } from "./connection.ts";
 import { closeCodeOf, type ErrorCode, SwitchyardError } from "./errors.ts";
-import { channelUsers, type NamespaceOptions, type Namespaces } from "./namespaces.ts";
+import type { Namespaces } from "./namespaces.ts";
 import {
   type ClientFrame,
   type ClientInfo,
@@ -26,6 +26,7 @@ import {
 import type { Outcome } from "./sequence_window.ts";
 import { type Attachment, claimSet, Session } from "./session.ts";
 import { HubStats } from "./hub_stats.ts";
+import { ChannelRegistry, PRESENCE_TTL_MS, type Recovery } from "./channel_registry.ts";
 
 /** Limits a hub enforces. */
 export interface HubLimits {
@@ -91,11 +92,6 @@ export interface RpcContext {
 /** A server-side RPC method. Throw a `SwitchyardError` to reply with its code. */
 export type RpcHandler = (data: unknown, ctx: RpcContext) => unknown | Promise<unknown>;
 
-interface Recovery {
-  result: SubscribeResult;
-  replay: Publication[];
-}
-
 interface LinkState extends Attachment {
   session: Session | null;
   connecting: boolean;
@@ -111,8 +107,6 @@ const SYSTEM_CLOCK: Clock = {
 };
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-const PRESENCE_TTL_MS = 60_000;
 
 /**
  * The hub.
@@ -134,7 +128,7 @@ export class Hub {
   #o: HubOptions;
   #clock: Clock;
   #log: Logger;
-  #channels = new Map<string, Set<Session>>();
+  #channels: ChannelRegistry;
   #sessions = new Map<string, Session>();
   #pending = new Set<LinkState>();
   #rpc = new Map<string, RpcHandler>();
@@ -148,6 +142,7 @@ export class Hub {
     this.#o = options;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#log = options.log ?? SILENT;
+    this.#channels = new ChannelRegistry({ ...options, log: this.#log });
   }
 
   /** Start receiving from the broker and the liveness ticker. */
@@ -415,7 +410,7 @@ export class Hub {
 
     const requests = frame.subs ?? {};
     for (const channel of [...session.subs.keys()]) {
-      if (!(channel in requests)) await this.#removeSub(session, channel);
+      if (!(channel in requests)) await this.#channels.remove(session, channel);
     }
     const results: Record<string, SubscribeResult> = {};
     const replays: [string, Publication[]][] = [];
@@ -424,9 +419,9 @@ export class Hub {
       try {
         const ns = session.subs.has(channel)
           ? this.#o.namespaces.resolve(channel)
-          : await this.#authorizeSubscribe(session, channel, req.token);
-        if (!session.subs.has(channel)) await this.#addSub(session, channel, ns);
-        const { result, replay } = await this.#recover(session, channel, ns, req.since);
+          : await this.#channels.authorize(session, channel, req.token);
+        if (!session.subs.has(channel)) await this.#channels.add(session, channel, ns);
+        const { result, replay } = await this.#channels.recover(session, channel, ns, req.since);
         results[channel] = result;
         replays.push([channel, replay]);
       } catch (err) {
@@ -472,9 +467,9 @@ export class Hub {
               `Already subscribed to "${frame.channel}"`,
             );
           }
-          const ns = await this.#authorizeSubscribe(session, frame.channel, frame.token);
-          await this.#addSub(session, frame.channel, ns);
-          return await this.#recover(session, frame.channel, ns, frame.since);
+          const ns = await this.#channels.authorize(session, frame.channel, frame.token);
+          await this.#channels.add(session, frame.channel, ns);
+          return await this.#channels.recover(session, frame.channel, ns, frame.since);
         });
         if ("error" in reply) {
           this.#sendTo(session, { type: "reply", id: frame.id, error: reply.error });
@@ -490,7 +485,7 @@ export class Hub {
           if (!session.subs.has(frame.channel)) {
             throw new SwitchyardError("ERR_NOT_SUBSCRIBED", `Not subscribed to "${frame.channel}"`);
           }
-          await this.#removeSub(session, frame.channel);
+          await this.#channels.remove(session, frame.channel);
           return {};
         });
         this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
@@ -533,7 +528,7 @@ export class Hub {
             );
           }
           if (!session.subs.has(frame.channel)) {
-            await this.#authorizeSubscribe(session, frame.channel, undefined);
+            await this.#channels.authorize(session, frame.channel, undefined);
           }
           return await this.#o.presence.get(frame.channel);
         });
@@ -586,7 +581,7 @@ export class Hub {
       );
     }
     if (!session.subs.has(frame.channel)) {
-      await this.#authorizeSubscribe(session, frame.channel, undefined);
+      await this.#channels.authorize(session, frame.channel, undefined);
     }
     const pub = await this.#o.broker.publish(frame.channel, frame.data, {
       history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
@@ -622,120 +617,10 @@ export class Hub {
     }
   }
 
-  // ---- subscriptions -----------------------------------------------------------
-
-  async #authorizeSubscribe(
-    session: Session,
-    channel: string,
-    token: string | undefined,
-  ): Promise<NamespaceOptions> {
-    const ns = this.#o.namespaces.resolve(channel);
-    const users = channelUsers(channel);
-    if (users) {
-      if (session.user === "" || !users.includes(session.user)) {
-        throw new SwitchyardError(
-          "ERR_FORBIDDEN",
-          `Channel "${channel}" is limited to the users after "#"`,
-        );
-      }
-      return ns;
-    }
-    if (session.channelsClaim.has(channel) || ns.subscribe === "public") return ns;
-    if (ns.subscribe === "authenticated") {
-      if (session.user !== "") return ns;
-      throw new SwitchyardError(
-        "ERR_FORBIDDEN",
-        `Channel "${channel}" needs an authenticated user: connect with a token`,
-      );
-    }
-    if (token === undefined) {
-      throw new SwitchyardError(
-        "ERR_FORBIDDEN",
-        `Channel "${channel}" is private: subscribe with a subscription token`,
-      );
-    }
-    await this.#o.authenticator.subscribe(token, channel, session.user);
-    return ns;
-  }
-
-  async #addSub(session: Session, channel: string, ns: NamespaceOptions): Promise<void> {
-    const max = this.#o.limits.maxChannelsPerSession;
-    if (session.subs.size >= max) {
-      throw new SwitchyardError(
-        "ERR_CHANNEL_LIMIT",
-        `Cannot subscribe to "${channel}": limit of ${max} channels reached`,
-      );
-    }
-    session.subs.set(channel, { position: { offset: 0, epoch: "" }, pending: [] });
-    let members = this.#channels.get(channel);
-    if (!members) {
-      members = new Set();
-      this.#channels.set(channel, members);
-      members.add(session);
-      await this.#o.broker.subscribe(channel);
-    } else {
-      members.add(session);
-    }
-    if (ns.presence) {
-      await this.#o.presence.add(channel, session.id, session.info, PRESENCE_TTL_MS);
-    }
-    if (ns.joinLeave) await this.#o.broker.publishJoinLeave(channel, "join", session.info);
-  }
-
-  async #removeSub(session: Session, channel: string): Promise<void> {
-    if (!session.subs.delete(channel)) return;
-    const members = this.#channels.get(channel);
-    members?.delete(session);
-    if (members?.size === 0) {
-      this.#channels.delete(channel);
-      await this.#o.broker.unsubscribe(channel);
-    }
-    let ns: NamespaceOptions;
-    try {
-      ns = this.#o.namespaces.resolve(channel);
-    } catch {
-      return;
-    }
-    if (ns.presence) await this.#o.presence.remove(channel, session.id);
-    if (ns.joinLeave) await this.#o.broker.publishJoinLeave(channel, "leave", session.info);
-  }
-
-  async #recover(
-    session: Session,
-    channel: string,
-    ns: NamespaceOptions,
-    since: StreamPosition | undefined,
-  ): Promise<Recovery> {
-    const sub = session.subs.get(channel)!;
-    if (!sub.pending) sub.pending = [];
-    const recovering = since !== undefined && ns.recover;
-    const { publications, top } = await this.#o.broker.history(channel, {
-      since: recovering ? since : undefined,
-      limit: ns.historySize,
-    });
-    let recovered = false;
-    if (recovering && since.epoch === top.epoch && since.offset <= top.offset) {
-      const n = publications.length;
-      recovered = since.offset === top.offset ||
-        (n > 0 && publications[0].offset === since.offset + 1 &&
-          publications[n - 1].offset === top.offset);
-    }
-    sub.position = recovered ? { ...since! } : { ...top };
-    return {
-      result: {
-        recovered,
-        wasRecovering: since !== undefined,
-        offset: top.offset,
-        epoch: top.epoch,
-      },
-      replay: recovered ? publications : [],
-    };
-  }
-
   // ---- fan-out -----------------------------------------------------------------
 
   #fanOut(channel: string, pub: Publication): void {
-    const members = this.#channels.get(channel);
+    const members = this.#channels.members(channel);
     if (!members) return;
     const frame = encodeFrame({ type: "pub", channel, ...pub });
     const maxBuffer = this.#o.limits.maxSendBufferBytes;
@@ -760,7 +645,7 @@ export class Hub {
   }
 
   #fanOutEvent(type: "join" | "leave", channel: string, info: ClientInfo): void {
-    const members = this.#channels.get(channel);
+    const members = this.#channels.members(channel);
     if (!members) return;
     const frame = encodeFrame({ type, channel, info });
     for (const session of members) session.sendText(frame);
@@ -811,20 +696,7 @@ export class Hub {
         this.#destroy(session, undefined);
         continue;
       }
-      if (refreshPresence) this.#refreshPresence(session);
-    }
-  }
-
-  #refreshPresence(session: Session): void {
-    for (const channel of session.subs.keys()) {
-      try {
-        if (!this.#o.namespaces.resolve(channel).presence) continue;
-      } catch {
-        continue;
-      }
-      this.#o.presence.add(channel, session.id, session.info, PRESENCE_TTL_MS).catch((err) =>
-        this.#log.warn("Presence refresh failed", { channel, error: String(err) })
-      );
+      if (refreshPresence) this.#channels.refreshPresence(session);
     }
   }
 
@@ -842,7 +714,7 @@ export class Hub {
     }
     session.attachment = null;
     for (const channel of [...session.subs.keys()]) {
-      await this.#removeSub(session, channel).catch((e) =>
+      await this.#channels.remove(session, channel).catch((e) =>
         this.#log.warn("Unsubscribe on close failed", { channel, error: String(e) })
       );
     }

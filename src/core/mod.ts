@@ -33,3 +33,4 @@ export const DEFAULT_TIMING = {
   pingTimeoutMs: 4_000,
   dedupeWindow: 1_024,
 };
+export * from "./channel_registry.ts";
