@@ -248,3 +248,48 @@ withBrowser(
     assert.deepEqual(values, Array.from({ length: SENDS }, (_, i) => i));
   },
 );
+
+Deno.test({
+  name: "Chromium: the status page on http://localhost connects over WebTransport by default",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startTestServer({ flags: { host: "localhost" } });
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const url = server.app.server.httpUrl!;
+      assert.match(url, /^http:\/\/localhost:\d+$/);
+      await page.goto(`${url}/`);
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as { switchyard?: { state: string } }).switchyard?.state ===
+            "connected",
+        null,
+        { timeout: 10_000 },
+      );
+      const transport = await page.evaluate(() =>
+        (globalThis as unknown as { switchyard: { transport: string } }).switchyard.transport
+      );
+      assert.equal(transport, "webtransport");
+      const remembered = await page.evaluate(() =>
+        (globalThis as unknown as { localStorage: { getItem(k: string): string | null } })
+          .localStorage.getItem(`switchyard:transport:${location.origin}`)
+      );
+      assert.match(remembered ?? "", /webtransport/, "the winner is remembered per origin");
+      await page.fill("#text", "hello from the status page");
+      await page.click("#send button");
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as {
+            document: { getElementById(id: string): { innerText: string } };
+          }).document.getElementById("log").innerText.includes("hello from the status page"),
+        null,
+        { timeout: 5_000 },
+      );
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});

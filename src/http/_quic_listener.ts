@@ -32,6 +32,11 @@ export class QuicListener {
     this.#log = log;
   }
 
+  /** The IP address the UDP socket is bound to, e.g. `127.0.0.1`. */
+  get address(): string {
+    return this.endpoint.addr.hostname;
+  }
+
   /** The UDP port. */
   get port(): number {
     return this.endpoint.addr.port;

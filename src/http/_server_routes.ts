@@ -26,6 +26,8 @@ export interface Terminable {
 export interface ServerState {
   ready(): boolean;
   quicPort(): number | undefined;
+  /** The IP address the QUIC endpoint is bound to. */
+  quicAddress(): string | undefined;
   hashes(): string[] | undefined;
   /** Register a WebSocket or SSE connection; returns the function to call once it has closed. */
   track(conn: Terminable, listener: Listener): () => void;
@@ -124,6 +126,7 @@ export class ServerRoutes {
             secure: ctx.secure,
             host: r.host,
             quicPort: this.#o.state.quicPort(),
+            quicAddress: this.#o.state.quicAddress(),
             certificateHashes: this.#o.state.hashes(),
           }),
           noStore(),

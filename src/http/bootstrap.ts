@@ -39,6 +39,12 @@ export interface BootstrapInput {
   host: string;
   /** UDP port of WebTransport; absent without TLS. */
   quicPort?: number;
+  /**
+   * IP address the QUIC endpoint is bound to. For a page on `localhost` the
+   * WebTransport URL names this address instead: browsers may try `::1` first
+   * for QUIC to "localhost", where a socket bound to 127.0.0.1 never answers.
+   */
+  quicAddress?: string;
   /** Base64 SHA-256 hashes of the current (and previous) leaf certificate. */
   certificateHashes?: readonly string[];
 }
@@ -56,6 +62,7 @@ export interface BootstrapInput {
  * });
  * doc.transports.websocket?.url; // "ws://localhost:4480/switchyard/ws"
  * doc.transports.webtransport?.url; // "https://localhost:4433/switchyard/wt"
+ * // With quicAddress: "127.0.0.1", a page on localhost gets "https://127.0.0.1:4433/switchyard/wt".
  * ```
  */
 export function bootstrapDocument(input: BootstrapInput): BootstrapDocument {
@@ -66,7 +73,11 @@ export function bootstrapDocument(input: BootstrapInput): BootstrapDocument {
     transports: {},
   };
   if (input.quicPort !== undefined && input.certificateHashes?.length) {
-    const hostname = new URL(`http://${host}`).hostname;
+    let hostname = new URL(`http://${host}`).hostname;
+    const bound = input.quicAddress;
+    if (hostname === "localhost" && bound && bound !== "0.0.0.0" && bound !== "::") {
+      hostname = bound.includes(":") ? `[${bound}]` : bound;
+    }
     doc.transports.webtransport = {
       url: `https://${hostname}:${input.quicPort}${PATHS.webtransport}`,
       certificateHashes: [...input.certificateHashes],

@@ -177,6 +177,7 @@ class SwitchyardServer implements HttpServer {
       state: {
         ready: () => this.#ready,
         quicPort: () => this.#quic?.port,
+        quicAddress: () => this.#quic?.address,
         hashes: () => o.certificates?.hashes.map((h) => typeof h === "string" ? h : h.base64),
         track: (conn, listener) => this.#track(conn, listener),
       },
