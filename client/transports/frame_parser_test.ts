@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { encodeLengthPrefixed, FrameParser } from "./frame_parser.ts";
 import { SwitchyardClientError } from "../client_error.ts";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -9,16 +10,6 @@ function hex(bytes: Uint8Array): string {
 
 function fromHex(text: string): Uint8Array {
   return new Uint8Array(text.match(/../g)!.map((h) => parseInt(h, 16)));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const PING = '{"type":"ping"}';
@@ -40,7 +31,7 @@ Deno.test("FrameParser.push() decodes exact bytes", () => {
 
 Deno.test("FrameParser.push() gives the same frames for the input split at every point", () => {
   const frames = [PING, "", UNICODE, '{"type":"pub","data":"' + "a".repeat(300) + '"}'];
-  const bytes = concat(frames.map(encodeLengthPrefixed));
+  const bytes = concatBytes(frames.map(encodeLengthPrefixed));
   for (let i = 0; i <= bytes.length; i++) {
     const parser = new FrameParser();
     const out = [...parser.push(bytes.subarray(0, i)), ...parser.push(bytes.subarray(i))];
@@ -76,7 +67,7 @@ Deno.test("FrameParser.push() reassembles random frames from random chunks", () 
       fc.array(fc.string({ unit: "grapheme", maxLength: 200 }), { maxLength: 20 }),
       fc.array(fc.nat({ max: 64 }), { maxLength: 100 }),
       (frames, cuts) => {
-        const bytes = concat(frames.map(encodeLengthPrefixed));
+        const bytes = concatBytes(frames.map(encodeLengthPrefixed));
         const parser = new FrameParser();
         const out: string[] = [];
         let at = 0;

@@ -34,3 +34,4 @@ export const DEFAULT_TIMING = {
   dedupeWindow: 1_024,
 };
 export * from "./channel_registry.ts";
+export * from "./bytes.ts";

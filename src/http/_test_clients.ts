@@ -7,19 +7,8 @@
 
 import type { TransportKind } from "../core/mod.ts";
 import { encodeLengthPrefixed, FrameDecoder } from "../transports/webtransport/mod.ts";
-
-/** Resolves like `promise`, or rejects once `ms` have passed. */
-export async function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { deadline } from "../../test/_deadline.ts";
+export { deadline };
 
 /** Where a test client connects. */
 export interface ClientTarget {

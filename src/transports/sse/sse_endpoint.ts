@@ -9,6 +9,7 @@
 import { SwitchyardError } from "../../core/errors.ts";
 import type { HubPort } from "../disconnect.ts";
 import { SseTransport } from "./sse_transport.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 /** A keep-alive comment goes out when nothing else was sent for this long (ms). */
 export const SSE_KEEP_ALIVE_MS = 15_000;
@@ -156,7 +157,7 @@ export class SseEndpoint {
             failure = tooLarge(`Frame of ${lineBytes + piece.length} bytes is over ${max}`);
             break;
           }
-          failure = deliver(line.length === 0 ? piece : concat([...line, piece]));
+          failure = deliver(line.length === 0 ? piece : concatBytes([...line, piece]));
           line = [];
           lineBytes = 0;
           if (failure) break;
@@ -172,7 +173,7 @@ export class SseEndpoint {
           lineBytes += rest.length;
         }
       }
-      if (!failure && lineBytes > 0) failure = deliver(concat(line));
+      if (!failure && lineBytes > 0) failure = deliver(concatBytes(line));
     } catch {
       // The client went away mid-body: what was complete was delivered.
       return new Response(null, { status: 204 });
@@ -208,14 +209,4 @@ export class SseEndpoint {
 
 function jsonError(status: number, error: string, message: string): Response {
   return Response.json({ error, message }, { status });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { SwitchyardError } from "../../core/errors.ts";
 import { encodeLengthPrefixed, FrameDecoder } from "./frame_decoder.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 function hex(text: string): Uint8Array {
   return Uint8Array.from(text.match(/../g)!.map((b) => parseInt(b, 16)));
@@ -37,7 +38,7 @@ Deno.test("FrameDecoder.push() decodes exact bytes of two frames in one chunk", 
 
 Deno.test("FrameDecoder.push() gives the same frames for the input split at every byte", () => {
   const texts = ['{"type":"ping"}', "", "é€😀", '{"a":"' + "x".repeat(300) + '"}'];
-  const bytes = concat(texts.map(encodeLengthPrefixed));
+  const bytes = concatBytes(texts.map(encodeLengthPrefixed));
   for (let i = 0; i <= bytes.length; i++) {
     assert.deepEqual(decode([bytes.subarray(0, i), bytes.subarray(i)]), { frames: texts }, `${i}`);
   }
@@ -95,7 +96,7 @@ Deno.test("FrameDecoder.push() round-trips random frames split at random points"
       fc.array(fc.string({ unit: "grapheme", maxLength: 200 }), { maxLength: 20 }),
       fc.array(fc.nat(), { maxLength: 30 }),
       (texts, cuts) => {
-        const bytes = concat(texts.map(encodeLengthPrefixed));
+        const bytes = concatBytes(texts.map(encodeLengthPrefixed));
         const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
         const chunks: Uint8Array[] = [];
         let from = 0;
@@ -121,13 +122,3 @@ Deno.test("FrameDecoder.push() never throws anything but a SwitchyardError on ra
     { seed: 7, numRuns: 500 },
   );
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

@@ -9,6 +9,7 @@ import type { Connection, Link } from "../../core/connection.ts";
 import { SwitchyardError } from "../../core/errors.ts";
 import { disconnect, type HubPort } from "../disconnect.ts";
 import { encodeLengthPrefixed, FrameDecoder } from "./frame_decoder.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 /** A session that opens no bidirectional stream within this many ms is closed. */
 export const WT_STREAM_TIMEOUT_MS = 10_000;
@@ -209,7 +210,7 @@ export class WebTransportTransport implements Connection {
     const writer = this.#writer!;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.length === 1 ? this.#queue[0] : concat(this.#queue);
+        const batch = this.#queue.length === 1 ? this.#queue[0] : concatBytes(this.#queue);
         this.#queue = [];
         this.#queued = 0;
         this.#inFlight = batch.length;
@@ -275,14 +276,4 @@ function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
       timer = setTimeout(resolve, ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
