@@ -293,3 +293,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Chromium: the README's page example runs as written",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+    const html = readme.match(/```html\n([\s\S]*?)```/)?.[1];
+    assert.ok(html, "README has an html example");
+    // Served by Switchyard itself (public_dir): a page that Chromium did not get from a local
+    // address would be refused loopback connections by its local network access checks.
+    const dir = await Deno.makeTempDir();
+    const server = await startTestServer({ env: { SWITCHYARD_PUBLIC_DIR: dir } });
+    await Deno.writeTextFile(
+      `${dir}/readme-example.html`,
+      html.replaceAll("http://localhost:4480", server.http),
+    );
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const logs: string[] = [];
+      const seen = Promise.withResolvers<void>();
+      page.on("console", (m) => {
+        logs.push(m.text());
+        if (logs.includes("webtransport") && logs.some((l) => l.startsWith("1 "))) seen.resolve();
+      });
+      page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+      await page.goto(`${server.http}/readme-example.html`);
+      const timeout = setTimeout(
+        () => seen.reject(new Error(`Not logged in 10 s: ${logs}`)),
+        10_000,
+      );
+      try {
+        await seen.promise;
+      } finally {
+        clearTimeout(timeout);
+      }
+      assert.ok(logs.some((l) => /^1 .*hello/.test(l)), `the publication was logged: ${logs}`);
+    } finally {
+      await browser.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -122,6 +122,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       certificates,
       strictPort: config.strictPort,
       allowedOrigins: config.allowedOrigins,
+      trustProxy: config.trustProxy,
       maxMessageBytes: config.limits.maxMessageBytes,
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       log,

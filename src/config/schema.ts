@@ -193,6 +193,11 @@ export const FIELDS = [
     flag: { name: "log-format", arg: "format" },
   }),
   originList("allowed_origins", 'Origins allowed to connect; [] = same host only; "*" = any'),
+  bool(
+    "trust_proxy",
+    false,
+    "Believe X-Forwarded-Proto/-Host/-For from a TLS-terminating proxy in front",
+  ),
   int("shutdown_timeout_ms", 5000, [0, 600_000], "How long shutdown waits for connections to end"),
   optional("public_dir", "path", "Extra directory of static files to serve"),
 
