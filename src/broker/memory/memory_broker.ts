@@ -18,6 +18,10 @@ import type { ClientInfo } from "../../core/protocol.ts";
 interface Stream {
   epoch: string;
   offset: number;
+  /** History TTL of the last publish (ms). */
+  ttlMs: number;
+  /** When it was created or last published to (ms). */
+  active: number;
   /** Publications with the time they were saved, oldest first. */
   items: { pub: Publication; at: number }[];
 }
@@ -48,6 +52,7 @@ export class MemoryBroker implements Broker, PresenceStore {
   #presence = new Map<string, Map<string, { info: ClientInfo; expires: number }>>();
   #now: () => number;
   #closed = false;
+  #lastSweep = 0;
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -60,11 +65,14 @@ export class MemoryBroker implements Broker, PresenceStore {
 
   publish(channel: string, data: unknown, options: PublishOptions): Promise<Publication> {
     const now = this.#now();
+    this.#sweep(now);
     if (options.idempotencyKey !== undefined) {
       const seen = this.#idempotency.get(options.idempotencyKey);
       if (seen && seen.expires > now) return Promise.resolve(seen.pub);
     }
     const stream = this.#stream(channel);
+    stream.ttlMs = options.history.ttlMs;
+    stream.active = now;
     stream.offset += 1;
     const pub: Publication = { offset: stream.offset, epoch: stream.epoch, data };
     if (options.info) pub.info = options.info;
@@ -112,6 +120,11 @@ export class MemoryBroker implements Broker, PresenceStore {
     return Promise.resolve();
   }
 
+  /** Channels whose stream position this broker still keeps (for tests and metrics). */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
   publishJoinLeave(channel: string, kind: "join" | "leave", info: ClientInfo): Promise<void> {
     if (!this.#closed && this.#subscribed.has(channel)) this.#sink?.[kind](channel, info);
     return Promise.resolve();
@@ -151,10 +164,26 @@ export class MemoryBroker implements Broker, PresenceStore {
   #stream(channel: string): Stream {
     let stream = this.#streams.get(channel);
     if (!stream) {
-      stream = { epoch: newEpoch(), offset: 0, items: [] };
+      stream = { epoch: newEpoch(), offset: 0, ttlMs: 0, active: this.#now(), items: [] };
       this.#streams.set(channel, stream);
     }
     return stream;
+  }
+
+  /**
+   * Drop the streams of channels that nobody here listens to and that saw no publication for
+   * `STREAM_IDLE_MS` (or their history TTL, if longer). A client that comes back later gets a
+   * new epoch, so `recovered: false`, never a silent gap.
+   */
+  #sweep(now: number): void {
+    if (now - this.#lastSweep < 60_000) return;
+    this.#lastSweep = now;
+    for (const [channel, stream] of this.#streams) {
+      if (this.#subscribed.has(channel)) continue;
+      if (now - stream.active > Math.max(STREAM_IDLE_MS, stream.ttlMs)) {
+        this.#streams.delete(channel);
+      }
+    }
   }
 
   #expireIdempotency(now: number): void {
@@ -163,6 +192,9 @@ export class MemoryBroker implements Broker, PresenceStore {
     }
   }
 }
+
+/** How long an idle, unsubscribed channel keeps its stream position. */
+export const STREAM_IDLE_MS = 3_600_000;
 
 function trim(stream: Stream, size: number, oldest: number): void {
   let drop = Math.max(0, stream.items.length - size);
