@@ -66,7 +66,12 @@ export function parseBootstrap(value: unknown): Bootstrap {
     const hashes = Array.isArray(t.certificateHashes)
       ? t.certificateHashes.filter((h): h is string => typeof h === "string")
       : undefined;
-    transports[kind] = hashes ? { url: t.url, certificateHashes: hashes } : { url: t.url };
+    const endpoint: TransportEndpoint = hashes
+      ? { url: t.url, certificateHashes: hashes }
+      : { url: t.url };
+    const max = (doc as { maxMessageBytes?: unknown }).maxMessageBytes;
+    if (typeof max === "number" && max > 0) endpoint.maxMessageBytes = max;
+    transports[kind] = endpoint;
   }
   return { ...(doc as object), transports } as Bootstrap;
 }

@@ -29,8 +29,12 @@ Deno.test("parseBootstrap() keeps well-formed transports only", () => {
     },
   });
   assert.deepEqual(boot.transports, {
-    webtransport: { url: "https://h/wt", certificateHashes: ["aGFzaA=="] },
-    sse: { url: "http://h/sse" },
+    webtransport: {
+      url: "https://h/wt",
+      certificateHashes: ["aGFzaA=="],
+      maxMessageBytes: 65536,
+    },
+    sse: { url: "http://h/sse", maxMessageBytes: 65536 },
   });
   assert.equal(boot.maxMessageBytes, 65536);
   assert.throws(() => parseBootstrap({ version: "x" }), isBootstrapError);

@@ -107,12 +107,26 @@ export class Outbox {
     return this.#nextId++;
   }
 
-  /** Add a request; `context` travels with the entry. */
-  add(frame: RequestFrame, context?: unknown): { entry: OutboxEntry; promise: Promise<unknown> } {
+  /**
+   * Add a request; `context` travels with the entry. Throws a `RangeError`, and
+   * uses no id or seq, when its frame would be longer than `maxBytes` (UTF-8):
+   * a seq the server never sees would leave a gap in its record.
+   */
+  add(
+    frame: RequestFrame,
+    context?: unknown,
+    maxBytes = Infinity,
+  ): { entry: OutboxEntry; promise: Promise<unknown> } {
     const kind = frame.type as RequestKind;
-    const id = this.allocateId();
-    const seq = SEQUENCED.has(kind) ? this.#nextSeq++ : undefined;
+    const id = this.#nextId;
+    const seq = SEQUENCED.has(kind) ? this.#nextSeq : undefined;
     const full = seq === undefined ? { ...frame, id } : { ...frame, id, seq };
+    const text = JSON.stringify(full);
+    if (text.length > maxBytes / 3 && new TextEncoder().encode(text).length > maxBytes) {
+      throw new RangeError(`Frame over ${maxBytes} bytes`);
+    }
+    this.#nextId += 1;
+    if (seq !== undefined) this.#nextSeq += 1;
     let resolve!: (v: unknown) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<unknown>((res, rej) => {
@@ -123,7 +137,7 @@ export class Outbox {
       id,
       seq,
       kind,
-      text: JSON.stringify(full),
+      text,
       resend: RESENT.has(kind),
       context,
       sentOn: null,

@@ -143,3 +143,13 @@ Deno.test("Outbox with resend after every drop: each publish applied once and se
     { seed: 5, numRuns: 300 },
   );
 });
+
+Deno.test("Outbox.add() refuses a frame over maxBytes without using a seq", () => {
+  const o = new Outbox();
+  assert.throws(() =>
+    o.add({ type: "publish", channel: "c", data: "x".repeat(100) }, undefined, 64)
+  );
+  const next = o.add({ type: "publish", channel: "c", data: 1 }, undefined, 64).entry;
+  assert.equal(next.seq, 1, "no gap in the seqs the server sees");
+  assert.equal(next.id, 1);
+});

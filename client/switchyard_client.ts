@@ -61,7 +61,7 @@ export class SwitchyardClient {
   readonly #outbox = new Outbox();
   readonly #subs: Subscriptions;
   readonly #conn: Connector;
-  #session: { session: string; key: string; lineage?: string } | null = null;
+  #session: { session: string; key: string } | null = null;
   #final = false;
 
   /**
@@ -204,7 +204,7 @@ export class SwitchyardClient {
   }
 
   #installed(link: Link, frame: ConnectedFrame): void {
-    this.#session = { session: frame.session, key: frame.key, lineage: frame.lineage };
+    this.#session = { session: frame.session, key: frame.key };
     this.#subs.installed(link.snapshot!, frame.subs ?? {});
     // The connect frame carried the wanted channels and the current token: in-flight
     // subscribe/unsubscribe/refresh requests are answered by it.
@@ -251,7 +251,20 @@ export class SwitchyardClient {
 
   #request(frame: RequestFrame, context?: unknown): Promise<unknown> {
     if (this.#final) return Promise.reject(closedError());
-    const { entry, promise } = this.#outbox.add(frame, context);
+    const max = this.#conn.maxMessageBytes ?? Infinity;
+    let added;
+    try {
+      added = this.#outbox.add(frame, context, max);
+    } catch {
+      // The server would close the whole session for it (ERR_MESSAGE_TOO_LARGE).
+      return Promise.reject(
+        new SwitchyardClientError(
+          "ERR_MESSAGE_TOO_LARGE",
+          `Cannot send ${frame.type}: its frame is over the server's limit of ${max} bytes`,
+        ),
+      );
+    }
+    const { entry, promise } = added;
     const link = this.#conn.ready();
     if (link) this.#sendEntry(link, entry);
     this.#conn.ensureRunning();

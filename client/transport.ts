@@ -48,6 +48,8 @@ export interface TransportEndpoint {
   url: string;
   /** WebTransport only: base64 SHA-256 hashes of the server's leaf certificate(s). */
   certificateHashes?: string[];
+  /** The server's `maxMessageBytes` (SSE caps its POST bodies at 16 times this). */
+  maxMessageBytes?: number;
 }
 
 /**

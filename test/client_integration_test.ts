@@ -136,3 +136,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "SwitchyardClient over SSE sends a burst larger than the POST body limit in several POSTs",
+  ...OPTS,
+  async fn() {
+    const s = await startTestServer({
+      toml:
+        `[limits]\nmax_message_bytes = 4096\npublish_rate = 10000\npublish_burst = 10000\n[namespaces.test]\nhistory_size = 1000\n`,
+    });
+    const c = new SwitchyardClient(s.http, { storage: null, transports: ["sse"] });
+    try {
+      await c.connect();
+      const sends = [];
+      for (let i = 0; i < 80; i++) sends.push(c.publish("test:burst", "x".repeat(1100)));
+      await deadline(Promise.all(sends), "80 publishes of 1.1 KB (88 KB, over 16 × 4 KB)");
+      assert.equal(c.state, "connected");
+      const big = await c.publish("test:burst", "y".repeat(5000)).catch((e) => e.code);
+      assert.equal(big, "ERR_MESSAGE_TOO_LARGE", "refused locally, the session lives on");
+      const after = await c.publish("test:burst", "fine");
+      assert.equal(after.offset, 81, "no seq gap: the next publish is applied");
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  },
+});

@@ -24,6 +24,11 @@ export interface PostBatcherOptions {
   /** Injected for tests; defaults to `globalThis.fetch`. */
   fetch?: typeof fetch;
   /**
+   * Largest POST body (UTF-8 bytes); frames beyond it wait for the next POST.
+   * A single larger frame still goes alone. Default 65 536.
+   */
+  maxBodyBytes?: number;
+  /**
    * A POST failed: `status` is the HTTP status (0 for a network error). The
    * batcher stops; frames not yet sent are dropped (the client resends what
    * matters after it reconnects).
@@ -89,8 +94,18 @@ export class PostBatcher {
 
   #pump(): void {
     if (this.#stopped || this.#inFlight || this.#queue.length === 0) return;
-    const body = this.#queue.join("\n");
-    this.#queue = [];
+    const max = this.#o.maxBodyBytes ?? 65_536;
+    const encoder = new TextEncoder();
+    let bytes = 0;
+    let n = 0;
+    while (n < this.#queue.length) {
+      const size = encoder.encode(this.#queue[n]).length + 1;
+      if (n > 0 && bytes + size > max) break;
+      bytes += size;
+      n += 1;
+    }
+    const body = this.#queue.slice(0, n).join("\n");
+    this.#queue = this.#queue.slice(n);
     this.#inFlight = this.#post(body).finally(() => {
       this.#inFlight = null;
       this.#pump();

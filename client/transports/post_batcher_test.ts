@@ -89,3 +89,23 @@ Deno.test("PostBatcher reports a network failure as status 0", async () => {
   await waitFor(() => errors.length === 1, "the error");
   assert.deepEqual(errors, [[0, "connection refused"]]);
 });
+
+Deno.test("PostBatcher splits a burst into POSTs of at most maxBodyBytes, in order", async () => {
+  const f = gatedFetch();
+  const out = new PostBatcher({
+    url: "http://x/sse/c1",
+    fetch: f.fetch,
+    maxBodyBytes: 10,
+    onError: () => assert.fail(),
+  });
+  for (const frame of ["aaaa", "bbbb", "cccc", "dddddddddddddddd", "e"]) out.send(frame);
+  for (let i = 1; i <= 3; i++) {
+    await waitFor(() => f.bodies.length === i, `POST ${i}`);
+    f.gates.shift()!();
+  }
+  await waitFor(() => f.bodies.length === 4, "POST 4");
+  f.gates.shift()!();
+  await out.drain();
+  assert.deepEqual(f.bodies, ["aaaa\nbbbb", "cccc", "dddddddddddddddd", "e"]);
+  assert.ok(f.bodies.every((b) => b.length <= 10 || !b.includes("\n")));
+});

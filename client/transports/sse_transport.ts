@@ -113,6 +113,9 @@ export function openSse(options: SseOpenOptions): Promise<ClientTransport> {
         poster = new PostBatcher({
           url: `${endpoint.url.replace(/\/$/, "")}/${encodeURIComponent(conn)}`,
           fetch: fetchFn,
+          maxBodyBytes: endpoint.maxMessageBytes === undefined
+            ? undefined
+            : endpoint.maxMessageBytes * 16,
           onError: (status, message) =>
             fail(closeCodeForStatus(status, message), postError(status, message)),
         });

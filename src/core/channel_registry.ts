@@ -110,10 +110,26 @@ export class ChannelRegistry {
     } else {
       members.add(session);
     }
+    // The session may have closed while this awaited: its close already removed what it had,
+    // so undo each step that lands after it.
+    if (session.closed) {
+      await this.remove(session, channel);
+      throw sessionClosed(channel);
+    }
     if (ns.presence) {
       await this.#o.presence.add(channel, session.id, session.info, PRESENCE_TTL_MS);
+      if (session.closed) {
+        await this.#o.presence.remove(channel, session.id);
+        throw sessionClosed(channel);
+      }
     }
-    if (ns.joinLeave) await this.#o.broker.publishJoinLeave(channel, "join", session.info);
+    if (ns.joinLeave) {
+      await this.#o.broker.publishJoinLeave(channel, "join", session.info);
+      if (session.closed) {
+        await this.#o.broker.publishJoinLeave(channel, "leave", session.info);
+        throw sessionClosed(channel);
+      }
+    }
   }
 
   /** Unsubscribe `session` (no-op when it is not subscribed). */
@@ -181,4 +197,11 @@ export class ChannelRegistry {
       );
     }
   }
+}
+
+function sessionClosed(channel: string): SwitchyardError {
+  return new SwitchyardError(
+    "ERR_SESSION_CLOSED",
+    `Cannot subscribe to "${channel}": the session closed`,
+  );
 }

@@ -106,6 +106,9 @@ const SYSTEM_CLOCK: Clock = {
   clearInterval: (h) => clearInterval(h as number),
 };
 
+/** A connect whose authentication (e.g. a JWKS fetch) takes longer is refused. */
+const CONNECT_TIMEOUT_MS = 30_000;
+
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
@@ -130,12 +133,15 @@ export class Hub {
   #log: Logger;
   #channels: ChannelRegistry;
   #sessions = new Map<string, Session>();
+  /** Sessions that ended by expiry, kept so their client can carry its lineage to a new one. */
+  #retired = new Map<string, { key: string; user: string; lineage: string; expires: number }>();
   #pending = new Set<LinkState>();
   #rpc = new Map<string, RpcHandler>();
   #perIp = new Map<string, number>();
   #links = 0;
   #ticker: unknown;
   #lastPresenceRefresh = 0;
+  #lastRetiredSweep = 0;
   #stopping = false;
 
   constructor(options: HubOptions) {
@@ -242,7 +248,7 @@ export class Hub {
       history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
       info: options.info,
       idempotencyKey: options.idempotencyKey,
-      idempotencyTtlMs: Math.max(60_000, this.#o.session.graceMs * 4),
+      idempotencyTtlMs: this.#idempotencyTtl(),
     });
   }
 
@@ -313,7 +319,7 @@ export class Hub {
       return this.#fail(state, err);
     }
     if (frame.type === "ping") {
-      state.conn.send('{"type":"pong"}');
+      if (state.announced) state.conn.send('{"type":"pong"}');
       return;
     }
     if (frame.type === "pong") return;
@@ -363,17 +369,21 @@ export class Hub {
     if (state.closed) return;
     const now = this.#clock.now();
     let session: Session | undefined;
+    let lineage: string | undefined;
     if (frame.resume) {
-      const old = this.#sessions.get(frame.resume.session);
-      if (
-        old && !old.closed && old.user === creds.user && sameSecret(old.key, frame.resume.key)
-      ) {
+      const { session: id, key } = frame.resume;
+      const old = this.#sessions.get(id);
+      if (old && !old.closed && old.user === creds.user && sameSecret(old.key, key)) {
         session = old;
         const prev = old.attachment as LinkState | null;
         if (prev && prev !== state) {
           if (prev.conn.transport !== state.conn.transport) this.stats.transportSwitches += 1;
           this.#fail(prev, new SwitchyardError("ERR_TRANSPORT_REPLACED"));
         }
+      } else {
+        // An expired session's lineage carries over only to the client that holds its key.
+        const gone = this.#retired.get(id);
+        if (gone && gone.user === creds.user && sameSecret(gone.key, key)) lineage = gone.lineage;
       }
     }
     const resumed = session !== undefined;
@@ -384,7 +394,7 @@ export class Hub {
         key: randomId(24),
         user: creds.user,
         client: frame.client ?? "",
-        lineage: (frame.resume?.lineage ?? frame.resume?.session)?.slice(0, 64) ?? id,
+        lineage: lineage ?? id,
         expiresAt: creds.expiresAt,
         channelsClaim: creds.channels,
         info: creds.info,
@@ -400,6 +410,28 @@ export class Hub {
     }
     this.#pending.delete(state);
     state.session = session;
+    // One (re)attach or subscription change of a session at a time: a connect that a newer one
+    // replaced stops at its next step instead of racing it.
+    const s = session;
+    await this.#exclusive(s, () => this.#attach(state, s, frame, resumed, started));
+  }
+
+  /** Run `job` after the session's earlier exclusive jobs. */
+  #exclusive(session: Session, job: () => Promise<void>): Promise<void> {
+    const run = session.lock.then(job);
+    session.lock = run.catch(() => {});
+    return run;
+  }
+
+  async #attach(
+    state: LinkState,
+    session: Session,
+    frame: ConnectFrame,
+    resumed: boolean,
+    started: number,
+  ): Promise<void> {
+    if (!state.live || session.closed) return;
+    const now = this.#clock.now();
     state.lastReceived = now;
     // Spread pings over the interval, so sessions that connected together are not pinged together.
     state.lastPing = now - Math.floor(Math.random() * this.#o.session.pingIntervalMs);
@@ -407,29 +439,33 @@ export class Hub {
     if (resumed) this.stats.sessionsResumed += 1;
     // Nothing may reach the client before "connected": hold every kept channel until recovered.
     for (const sub of session.subs.values()) sub.pending ??= [];
+    const gone = () => !state.live || session.closed;
 
     const requests = frame.subs ?? {};
     for (const channel of [...session.subs.keys()]) {
       if (!(channel in requests)) await this.#channels.remove(session, channel);
+      if (gone()) return;
     }
     const results: Record<string, SubscribeResult> = {};
     const replays: [string, Publication[]][] = [];
     const refused: ServerFrame[] = [];
     for (const [channel, req] of Object.entries(requests)) {
+      const kept = session.subs.has(channel);
       try {
-        const ns = session.subs.has(channel)
+        const ns = kept
           ? this.#o.namespaces.resolve(channel)
           : await this.#channels.authorize(session, channel, req.token);
-        if (!session.subs.has(channel)) await this.#channels.add(session, channel, ns);
+        if (!kept) await this.#channels.add(session, channel, ns);
         const { result, replay } = await this.#channels.recover(session, channel, ns, req.since);
         results[channel] = result;
         replays.push([channel, replay]);
       } catch (err) {
+        if (!kept) await this.#channels.remove(session, channel).catch(() => {});
         const e = asProtocolError(err);
         refused.push({ type: "unsubscribed", channel, code: e.code, reason: e.message });
       }
+      if (gone()) return;
     }
-    if (state.closed || !state.live) return;
     const connected: ServerFrame = {
       type: "connected",
       id: frame.id,
@@ -459,38 +495,25 @@ export class Hub {
     if (!session || state.closed || !state.live || session.closed) return;
     const started = this.#clock.now();
     switch (frame.type) {
-      case "subscribe": {
-        const reply = await this.#attempt(async () => {
-          if (session.subs.has(frame.channel)) {
-            throw new SwitchyardError(
-              "ERR_ALREADY_SUBSCRIBED",
-              `Already subscribed to "${frame.channel}"`,
-            );
-          }
-          const ns = await this.#channels.authorize(session, frame.channel, frame.token);
-          await this.#channels.add(session, frame.channel, ns);
-          return await this.#channels.recover(session, frame.channel, ns, frame.since);
-        });
-        if ("error" in reply) {
-          this.#sendTo(session, { type: "reply", id: frame.id, error: reply.error });
-          break;
-        }
-        const { result, replay } = reply.result as Recovery;
-        this.#sendTo(session, { type: "reply", id: frame.id, result });
-        this.stats.sent(state.conn.transport, session.finishRecovery(frame.channel, replay));
+      case "subscribe":
+        await this.#exclusive(session, () => this.#subscribe(state, session, frame));
         break;
-      }
-      case "unsubscribe": {
-        const reply = await this.#attempt(async () => {
-          if (!session.subs.has(frame.channel)) {
-            throw new SwitchyardError("ERR_NOT_SUBSCRIBED", `Not subscribed to "${frame.channel}"`);
-          }
-          await this.#channels.remove(session, frame.channel);
-          return {};
+      case "unsubscribe":
+        await this.#exclusive(session, async () => {
+          if (!state.live || session.closed) return;
+          const reply = await this.#attempt(async () => {
+            if (!session.subs.has(frame.channel)) {
+              throw new SwitchyardError(
+                "ERR_NOT_SUBSCRIBED",
+                `Not subscribed to "${frame.channel}"`,
+              );
+            }
+            await this.#channels.remove(session, frame.channel);
+            return {};
+          });
+          this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
         });
-        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
         break;
-      }
       case "publish":
       case "rpc": {
         if (
@@ -558,6 +581,40 @@ export class Hub {
     this.#o.observer?.request?.(frame.type, (this.#clock.now() - started) / 1000);
   }
 
+  async #subscribe(
+    state: LinkState,
+    session: Session,
+    frame: ClientFrame & { type: "subscribe" },
+  ): Promise<void> {
+    // A request from a replaced link is dropped: the client lists the channel in its next connect.
+    if (!state.live || session.closed) return;
+    let added = false;
+    const reply = await this.#attempt(async () => {
+      if (session.subs.has(frame.channel)) {
+        throw new SwitchyardError(
+          "ERR_ALREADY_SUBSCRIBED",
+          `Already subscribed to "${frame.channel}"`,
+        );
+      }
+      const ns = await this.#channels.authorize(session, frame.channel, frame.token);
+      if (!state.live || session.closed) return undefined;
+      await this.#channels.add(session, frame.channel, ns);
+      added = true;
+      return await this.#channels.recover(session, frame.channel, ns, frame.since);
+    });
+    if ("error" in reply || !state.live || session.closed) {
+      // No half-made subscription stays behind: the client may retry, or resubscribe on connect.
+      if (added) await this.#channels.remove(session, frame.channel).catch(() => {});
+      if ("error" in reply) {
+        this.#sendTo(session, { type: "reply", id: frame.id, error: reply.error });
+      }
+      return;
+    }
+    const { result, replay } = reply.result as Recovery;
+    this.#sendTo(session, { type: "reply", id: frame.id, result });
+    this.stats.sent(state.conn.transport, session.finishRecovery(frame.channel, replay));
+  }
+
   async #attempt(fn: () => Promise<unknown>): Promise<Outcome> {
     try {
       return { result: await fn() };
@@ -587,7 +644,7 @@ export class Hub {
       history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
       info: session.info,
       idempotencyKey: `${session.user}\u0000${session.lineage}:${frame.seq}`,
-      idempotencyTtlMs: Math.max(60_000, this.#o.session.graceMs * 4),
+      idempotencyTtlMs: this.#idempotencyTtl(),
     });
     return { offset: pub.offset, epoch: pub.epoch };
   }
@@ -606,6 +663,11 @@ export class Hub {
       user: session.user,
       info: session.info.info,
     });
+  }
+
+  /** How long publishes stay deduplicated by (user, lineage, seq). */
+  #idempotencyTtl(): number {
+    return Math.max(60_000, this.#o.session.graceMs * 4);
   }
 
   #rateLimit(session: Session): void {
@@ -671,7 +733,19 @@ export class Hub {
             `No connect frame within ${pingIntervalMs + pingTimeoutMs} ms`,
           ),
         );
+      } else if (state.connecting && now - state.openedAt > CONNECT_TIMEOUT_MS) {
+        this.#fail(
+          state,
+          new SwitchyardError(
+            "ERR_UNAVAILABLE",
+            `Authentication did not finish within ${CONNECT_TIMEOUT_MS / 1000} s: retry later`,
+          ),
+        );
       }
+    }
+    if (now - this.#lastRetiredSweep > 10_000) {
+      this.#lastRetiredSweep = now;
+      for (const [id, gone] of this.#retired) if (gone.expires <= now) this.#retired.delete(id);
     }
     const refreshPresence = now - this.#lastPresenceRefresh > PRESENCE_TTL_MS / 3;
     if (refreshPresence) this.#lastPresenceRefresh = now;
@@ -693,6 +767,12 @@ export class Hub {
           this.stats.sent(a.conn.transport, session.sendText('{"type":"ping"}'));
         }
       } else if (now - session.detachedAt > graceMs) {
+        this.#retired.set(session.id, {
+          key: session.key,
+          user: session.user,
+          lineage: session.lineage,
+          expires: now + this.#idempotencyTtl(),
+        });
         this.#destroy(session, undefined);
         continue;
       }

@@ -53,10 +53,10 @@ export interface ConnectFrame {
   id: number;
   token?: string;
   /**
-   * Resume this session if it is still within its grace period. `lineage` (from
-   * `connected`) keeps publishes idempotent when a new session has to be made.
+   * Resume this session if it is still within its grace period. When it has
+   * expired, the new session keeps its lineage, so publishes stay idempotent.
    */
-  resume?: { session: string; key: string; lineage?: string };
+  resume?: { session: string; key: string };
   /** Channels to (re)subscribe, with the last position the client has. */
   subs?: Record<string, SubscribeRequest>;
   /** Informational: client name and version. */
@@ -146,7 +146,7 @@ export interface ConnectedFrame {
   session: string;
   /** Secret that lets this client (and only it) resume the session. */
   key: string;
-  /** The id of the first session of this client: send it back in `resume.lineage`. */
+  /** The id of the first session of this client (idempotency keys carry it). */
   lineage: string;
   /** `true` when an existing session was resumed: its subscriptions and dedupe window survived. */
   resumed: boolean;
@@ -241,7 +241,6 @@ export function decodeClientFrame(text: string): ClientFrame {
         const r = object(v.resume, "resume");
         string(r, "session", "resume.session");
         string(r, "key", "resume.key");
-        optString(r, "lineage", "resume.lineage");
       }
       if (v.subs !== undefined) {
         const subs = object(v.subs, "subs");

@@ -64,6 +64,8 @@ export class Session {
   readonly applied: SequenceWindow;
   readonly bucket: TokenBucket;
   attachment: Attachment | null = null;
+  /** Chains (re)attaches and subscription changes so they never interleave. */
+  lock: Promise<void> = Promise.resolve();
   detachedAt: number;
   closed = false;
 
@@ -110,7 +112,8 @@ export class Session {
     const sub = this.subs.get(channel);
     if (!sub) return 0;
     if (sub.pending) {
-      sub.pending.push({ pub, frame });
+      // Held only for an attached client; a detached one recovers from history when it resumes.
+      if (this.attachment) sub.pending.push({ pub, frame });
       return 0;
     }
     return this.#advance(sub, pub, frame);
