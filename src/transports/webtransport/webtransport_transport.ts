@@ -168,10 +168,38 @@ export class WebTransportTransport implements Connection {
     }
     this.#writer = first.writable.getWriter();
     this.#link = hub.open(this);
+    void this.#refuseOtherStreams();
     await this.#read(first.readable);
     this.#goneForHub();
     await this.#sessionClosed;
     this.#options.onClosed?.(this);
+  }
+
+  /** A session has one stream: any other one the client opens is cancelled, not left to pile up. */
+  async #refuseOtherStreams(): Promise<void> {
+    const refuse = async <T>(streams: ReadableStream<T>, drop: (s: T) => void) => {
+      const reader = streams.getReader();
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          drop(value);
+        }
+      } catch {
+        // The session ended.
+      } finally {
+        reader.releaseLock();
+      }
+    };
+    await Promise.all([
+      refuse(this.#wt.incomingBidirectionalStreams, (s) => {
+        s.readable.cancel().catch(() => {});
+        s.writable.abort().catch(() => {});
+      }),
+      refuse(this.#wt.incomingUnidirectionalStreams, (s) => {
+        s.cancel().catch(() => {});
+      }),
+    ]);
   }
 
   async #read(readable: ReadableStream<Uint8Array>): Promise<void> {
@@ -218,10 +246,17 @@ export class WebTransportTransport implements Connection {
         this.#inFlight = 0;
       }
     } catch {
+      // The stream cannot be written any more: the session is of no use, end it.
       this.#queue = [];
       this.#queued = 0;
       this.#inFlight = 0;
       this.#goneForHub();
+      this.#closing = true;
+      try {
+        this.#wt.close({ closeCode: 3002, reason: "write failed" });
+      } catch {
+        // Already closed.
+      }
     } finally {
       this.#pumping = undefined;
     }

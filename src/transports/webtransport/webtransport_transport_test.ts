@@ -90,3 +90,21 @@ Deno.test("WebTransportTransport tells the hub when the client leaves", async ()
     await eventually(() => env.hub.connectionCount === 0, 3000, "hub sees the close");
   });
 });
+
+Deno.test("WebTransportTransport ignores streams after the first; the session carries on", async () => {
+  // The server cancels them; Deno does not put a stream's cancel on the wire (PLATFORM.md), so
+  // what the client can check is that its session is unharmed.
+  await withServer({}, async (env) => {
+    const client = await env.connect("webtransport") as WtClient;
+    await client.handshake();
+    for (let i = 0; i < 3; i++) {
+      const extra = await client.wt.createBidirectionalStream();
+      const writer = extra.writable.getWriter();
+      await writer.write(encodeLengthPrefixed('{"type":"close"}')).catch(() => {});
+    }
+    await client.send({ type: "rpc", id: 7, seq: 1, method: "nope" });
+    const reply = await client.expect("reply");
+    assert.equal(reply.id, 7, "frames on other streams were not read: no close happened");
+    await client.close();
+  });
+});
