@@ -303,14 +303,19 @@ export class Hub {
     const transport = state.conn.transport;
     this.stats.received(transport, text.length);
     state.lastReceived = this.#clock.now();
-    if (text.length > this.#o.limits.maxMessageBytes) {
-      return this.#fail(
-        state,
-        new SwitchyardError(
-          "ERR_MESSAGE_TOO_LARGE",
-          `Frame of ${text.length} bytes is over limits.max_message_bytes (${this.#o.limits.maxMessageBytes})`,
-        ),
-      );
+    const max = this.#o.limits.maxMessageBytes;
+    // Transports check bytes before this; a string can only be over in bytes if 3 × its length is.
+    if (text.length * 3 > max) {
+      const bytes = text.length > max ? text.length : new TextEncoder().encode(text).length;
+      if (bytes > max) {
+        return this.#fail(
+          state,
+          new SwitchyardError(
+            "ERR_MESSAGE_TOO_LARGE",
+            `Frame of ${bytes} bytes is over limits.max_message_bytes (${max})`,
+          ),
+        );
+      }
     }
     let frame: ClientFrame;
     try {

@@ -76,6 +76,9 @@ Deno.test("Hub closes on malformed and oversized frames; other sessions are unha
     JSON.stringify({ type: "publish", id: 2, seq: 1, channel: "x", data: "y".repeat(200) }),
   );
   assert.equal(big.conn.closedWith?.code, 3501);
+  const wide = await connect();
+  wide.conn.push(JSON.stringify({ type: "ping", pad: "é".repeat(40) })); // 54 chars, 94 bytes
+  assert.equal(wide.conn.closedWith?.code, 3501, "the limit counts UTF-8 bytes");
   const unknown = await connect();
   unknown.conn.push({ type: "nope" } as never);
   assert.equal(unknown.conn.closedWith?.code, 3500);
