@@ -128,3 +128,9 @@ export function codeForClose(closeCode: number): ErrorCode | undefined {
   }
   return undefined;
 }
+
+/** `err` itself when it is a `SwitchyardError`; else `ERR_INTERNAL`, hiding the details from clients. */
+export function toProtocolError(err: unknown): SwitchyardError {
+  if (err instanceof SwitchyardError) return err;
+  return new SwitchyardError("ERR_INTERNAL", "Internal server error");
+}

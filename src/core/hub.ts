@@ -11,7 +11,7 @@
 import type { Authenticator } from "./authenticator.ts";
 import type { Broker, HistoryResult, PresenceStore, Publication } from "./broker.ts";
 import type { Connection, Link, TransportKind } from "./connection.ts";
-import { closeCodeOf, type ErrorCode, SwitchyardError } from "./errors.ts";
+import { closeCodeOf, type ErrorCode, SwitchyardError, toProtocolError } from "./errors.ts";
 import type { Namespaces } from "./namespaces.ts";
 import {
   type ClientFrame,
@@ -23,10 +23,10 @@ import {
   type StreamPosition,
   type SubscribeResult,
 } from "./protocol.ts";
-import type { Outcome } from "./sequence_window.ts";
 import { type Attachment, claimSet, Session } from "./session.ts";
 import { HubStats } from "./hub_stats.ts";
-import { ChannelRegistry, PRESENCE_TTL_MS, type Recovery } from "./channel_registry.ts";
+import { ChannelRegistry, PRESENCE_TTL_MS } from "./channel_registry.ts";
+import { Requests } from "./requests.ts";
 
 /** Limits a hub enforces. */
 export interface HubLimits {
@@ -132,6 +132,7 @@ export class Hub {
   #clock: Clock;
   #log: Logger;
   #channels: ChannelRegistry;
+  #requests: Requests;
   #sessions = new Map<string, Session>();
   /** Sessions that ended by expiry, kept so their client can carry its lineage to a new one. */
   #retired = new Map<string, { key: string; user: string; lineage: string; expires: number }>();
@@ -149,6 +150,18 @@ export class Hub {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#log = options.log ?? SILENT;
     this.#channels = new ChannelRegistry({ ...options, log: this.#log });
+    this.#requests = new Requests({
+      options,
+      channels: this.#channels,
+      clock: this.#clock,
+      log: this.#log,
+      stats: this.stats,
+      rpc: this.#rpc,
+      sendTo: (session, frame) => this.#sendTo(session, frame),
+      exclusive: (session, job) => this.#exclusive(session, job),
+      destroy: (session) => this.#destroy(session, undefined),
+      idempotencyTtl: () => this.#idempotencyTtl(),
+    });
   }
 
   /** Start receiving from the broker and the liveness ticker. */
@@ -466,7 +479,7 @@ export class Hub {
         replays.push([channel, replay]);
       } catch (err) {
         if (!kept) await this.#channels.remove(session, channel).catch(() => {});
-        const e = asProtocolError(err);
+        const e = toProtocolError(err);
         refused.push({ type: "unsubscribed", channel, code: e.code, reason: e.message });
       }
       if (gone()) return;
@@ -495,193 +508,13 @@ export class Hub {
     this.#o.observer?.connected?.(state.conn.transport, frame.fallbacks ?? 0, resumed);
   }
 
-  async #handle(state: LinkState, frame: ClientFrame): Promise<void> {
-    const session = state.session;
-    if (!session || state.closed || !state.live || session.closed) return;
-    const started = this.#clock.now();
-    switch (frame.type) {
-      case "subscribe":
-        await this.#exclusive(session, () => this.#subscribe(state, session, frame));
-        break;
-      case "unsubscribe":
-        await this.#exclusive(session, async () => {
-          if (!state.live || session.closed) return;
-          const reply = await this.#attempt(async () => {
-            if (!session.subs.has(frame.channel)) {
-              throw new SwitchyardError(
-                "ERR_NOT_SUBSCRIBED",
-                `Not subscribed to "${frame.channel}"`,
-              );
-            }
-            await this.#channels.remove(session, frame.channel);
-            return {};
-          });
-          this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
-        });
-        break;
-      case "publish":
-      case "rpc": {
-        if (
-          !session.applied.idle &&
-          frame.seq > session.applied.floor + 4 * this.#o.session.dedupeWindow
-        ) {
-          this.#sendTo(session, {
-            type: "reply",
-            id: frame.id,
-            error: {
-              code: "ERR_BAD_REQUEST",
-              message: `seq ${frame.seq} is too far ahead of ${session.applied.floor}`,
-            },
-          });
-          break;
-        }
-        const { outcome } = session.applied.run(
-          frame.seq,
-          () =>
-            this.#attempt(() =>
-              frame.type === "publish" ? this.#publish(session, frame) : this.#call(session, frame)
-            ),
-        );
-        const reply = await outcome;
-        this.#sendTo(session, { type: "reply", id: frame.id, ...reply } as ServerFrame);
-        break;
-      }
-      case "presence": {
-        const reply = await this.#attempt(async () => {
-          const ns = this.#o.namespaces.resolve(frame.channel);
-          if (!ns.presence) {
-            throw new SwitchyardError(
-              "ERR_BAD_REQUEST",
-              `Presence is off for "${frame.channel}": set presence = true in its namespace`,
-            );
-          }
-          if (!session.subs.has(frame.channel)) {
-            await this.#channels.authorize(session, frame.channel, undefined);
-          }
-          return await this.#o.presence.get(frame.channel);
-        });
-        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
-        break;
-      }
-      case "refresh": {
-        const reply = await this.#attempt(async () => {
-          const creds = await this.#o.authenticator.connect(frame.token);
-          if (creds.user !== session.user) {
-            throw new SwitchyardError(
-              "ERR_BAD_REQUEST",
-              "Refresh token is for another user: reconnect instead",
-            );
-          }
-          session.expiresAt = creds.expiresAt;
-          session.channelsClaim = claimSet(creds.channels);
-          return { expires: creds.expiresAt };
-        });
-        this.#sendTo(session, { type: "reply", id: frame.id, ...reply });
-        break;
-      }
-      case "close":
-        await this.#destroy(session, undefined);
-        return;
-    }
-    this.#o.observer?.request?.(frame.type, (this.#clock.now() - started) / 1000);
-  }
-
-  async #subscribe(
-    state: LinkState,
-    session: Session,
-    frame: ClientFrame & { type: "subscribe" },
-  ): Promise<void> {
-    // A request from a replaced link is dropped: the client lists the channel in its next connect.
-    if (!state.live || session.closed) return;
-    let added = false;
-    const reply = await this.#attempt(async () => {
-      if (session.subs.has(frame.channel)) {
-        throw new SwitchyardError(
-          "ERR_ALREADY_SUBSCRIBED",
-          `Already subscribed to "${frame.channel}"`,
-        );
-      }
-      const ns = await this.#channels.authorize(session, frame.channel, frame.token);
-      if (!state.live || session.closed) return undefined;
-      await this.#channels.add(session, frame.channel, ns);
-      added = true;
-      return await this.#channels.recover(session, frame.channel, ns, frame.since);
-    });
-    if ("error" in reply || !state.live || session.closed) {
-      // No half-made subscription stays behind: the client may retry, or resubscribe on connect.
-      if (added) await this.#channels.remove(session, frame.channel).catch(() => {});
-      if ("error" in reply) {
-        this.#sendTo(session, { type: "reply", id: frame.id, error: reply.error });
-      }
-      return;
-    }
-    const { result, replay } = reply.result as Recovery;
-    this.#sendTo(session, { type: "reply", id: frame.id, result });
-    this.stats.sent(state.conn.transport, session.finishRecovery(frame.channel, replay));
-  }
-
-  async #attempt(fn: () => Promise<unknown>): Promise<Outcome> {
-    try {
-      return { result: await fn() };
-    } catch (err) {
-      const e = asProtocolError(err);
-      if (e.code === "ERR_INTERNAL") {
-        this.#log.error("Request failed", { error: String((err as Error)?.stack ?? err) });
-      }
-      this.stats.error(e.code);
-      return { error: { code: e.code, message: e.message } };
-    }
-  }
-
-  async #publish(session: Session, frame: ClientFrame & { type: "publish" }): Promise<unknown> {
-    this.#rateLimit(session);
-    const ns = this.#o.namespaces.resolve(frame.channel);
-    if (!ns.publish) {
-      throw new SwitchyardError(
-        "ERR_FORBIDDEN",
-        `Clients may not publish to "${frame.channel}": its namespace sets publish = false`,
-      );
-    }
-    if (!session.subs.has(frame.channel)) {
-      await this.#channels.authorize(session, frame.channel, undefined);
-    }
-    const pub = await this.#o.broker.publish(frame.channel, frame.data, {
-      history: { size: ns.historySize, ttlMs: ns.historyTtlMs },
-      info: session.info,
-      idempotencyKey: `${session.user}\u0000${session.lineage}:${frame.seq}`,
-      idempotencyTtlMs: this.#idempotencyTtl(),
-    });
-    return { offset: pub.offset, epoch: pub.epoch };
-  }
-
-  async #call(session: Session, frame: ClientFrame & { type: "rpc" }): Promise<unknown> {
-    this.#rateLimit(session);
-    const handler = this.#rpc.get(frame.method);
-    if (!handler) {
-      throw new SwitchyardError(
-        "ERR_METHOD_NOT_FOUND",
-        `No RPC method "${frame.method.slice(0, 80)}"`,
-      );
-    }
-    return await handler(frame.data, {
-      session: session.id,
-      user: session.user,
-      info: session.info.info,
-    });
+  #handle(state: LinkState, frame: ClientFrame): Promise<void> {
+    return this.#requests.handle(state, frame);
   }
 
   /** How long publishes stay deduplicated by (user, lineage, seq). */
   #idempotencyTtl(): number {
     return Math.max(60_000, this.#o.session.graceMs * 4);
-  }
-
-  #rateLimit(session: Session): void {
-    if (!session.bucket.take(this.#clock.now())) {
-      throw new SwitchyardError(
-        "ERR_RATE_LIMIT",
-        `Rate limit: more than ${this.#o.limits.publishRate} publishes per second (limits.publish_rate)`,
-      );
-    }
   }
 
   // ---- fan-out -----------------------------------------------------------------
@@ -826,7 +659,7 @@ export class Hub {
   /** Tell the client why, close the connection and detach its session (which keeps its grace). */
   #fail(state: LinkState, err: unknown): void {
     if (!state.live) return;
-    const e = asProtocolError(err);
+    const e = toProtocolError(err);
     this.stats.error(e.code);
     const code = closeCodeOf(e.code) ?? 3006;
     state.conn.send(encodeFrame(disconnectFrame(code, e)));
@@ -851,11 +684,6 @@ function disconnectFrame(code: number, e: SwitchyardError): ServerFrame {
     reason: e.message,
     reconnect: code < 3500,
   };
-}
-
-function asProtocolError(err: unknown): SwitchyardError {
-  if (err instanceof SwitchyardError) return err;
-  return new SwitchyardError("ERR_INTERNAL", "Internal server error");
 }
 
 /** Truncate to at most `max` UTF-8 bytes' worth of characters (WebSocket close reasons are ≤123 bytes). */

@@ -35,3 +35,4 @@ export const DEFAULT_TIMING = {
 };
 export * from "./channel_registry.ts";
 export * from "./bytes.ts";
+export * from "./requests.ts";
