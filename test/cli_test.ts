@@ -155,3 +155,15 @@ Deno.test("switchyard serve takes the next port when one is in use, or fails wit
     await Deno.remove(certDir, { recursive: true });
   }
 });
+
+Deno.test("switchyard dev refuses a missing folder and a file, naming it", async () => {
+  const missing = await run(["dev", "/nonexistent/site"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Cannot serve \/nonexistent\/site: no such folder/);
+  const file = await run(["dev", MAIN]);
+  assert.equal(file.code, 1);
+  assert.match(file.stderr, /it is a file, not a folder/);
+  const misplaced = await run(["serve", "--spa"]);
+  assert.equal(misplaced.code, 2);
+  assert.match(misplaced.stderr, /Flag --spa belongs to dev, not serve/);
+});

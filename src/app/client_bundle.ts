@@ -10,13 +10,18 @@
 
 const ENTRY = new URL("../../client/mod.ts", import.meta.url);
 
-/** A lazily built bundle of the client SDK. */
+/** A lazily built bundle of a browser module (default: the client SDK). */
 export class ClientBundle {
   #code: Promise<string> | undefined;
+  #entry: URL;
+
+  constructor(entry: URL = ENTRY) {
+    this.#entry = entry;
+  }
 
   /** Start building now (so the first page load does not wait). */
   warm(): void {
-    this.#code ??= build();
+    this.#code ??= build(this.#entry);
     this.#code.catch(() => this.#code = undefined);
   }
 
@@ -45,12 +50,12 @@ export class ClientBundle {
   }
 }
 
-async function build(): Promise<string> {
+async function build(entry: URL): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "switchyard-client-" });
   const out = `${dir}/switchyard.js`;
   try {
     const result = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, ENTRY.pathname],
+      args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", out, entry.pathname],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -26,6 +26,10 @@ export interface StartOptions {
   log: Logger;
   /** Serve the status page at `/` and add the `demo` namespace. Default true. */
   demo?: boolean;
+  /** Namespaces a service adds (the configuration's win on a name clash). */
+  namespaces?: Record<string, NamespaceOptions>;
+  /** Answers requests that no route matched, before `public_dir` and the 404. */
+  fallback?: (req: Request) => Promise<Response | undefined>;
 }
 
 /** A running Switchyard. */
@@ -77,7 +81,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     audience: config.auth.audience,
     issuer: config.auth.issuer,
   });
-  const named: Record<string, NamespaceOptions> = {};
+  const named: Record<string, NamespaceOptions> = { ...options.namespaces };
   for (const [name, ns] of Object.entries(config.namespaces)) named[name] = { ...ns };
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
   const broker = new MemoryBroker();
@@ -127,6 +131,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       shutdownTimeoutMs: config.shutdownTimeoutMs,
       log,
       fallback: async (req) => {
+        const served = options.fallback ? await options.fallback(req) : undefined;
+        if (served) return served;
         const found = publicFiles ? await publicFiles(req) : undefined;
         if (found) return found;
         return Response.json(

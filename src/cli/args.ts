@@ -26,6 +26,17 @@ export interface CommandSpec {
 
 /** Every command, in help order. */
 export const COMMANDS = {
+  dev: {
+    args: "[dir]",
+    maxArgs: 1,
+    summary: "Serve a folder with instant live reload (CSS without a reload)",
+    configFlags: true,
+    examples: [
+      ["switchyard dev", "Serve . on http://localhost:4433 with live reload"],
+      ["switchyard dev ./site --spa --open", "Serve ./site as a single-page app, open a browser"],
+      ["switchyard dev ./site --host 0.0.0.0", "Also serve other devices on the LAN"],
+    ],
+  },
   serve: {
     args: "",
     maxArgs: 0,
@@ -70,7 +81,42 @@ export interface CliFlag {
   readonly default?: string;
   /** Whether the flag sets configuration (and so only applies to commands that read it). */
   readonly config: boolean;
+  /** Commands the flag belongs to, when it is not a configuration flag of every command. */
+  readonly commands?: readonly string[];
 }
+
+/** Flags of `switchyard dev` that are not configuration. */
+export const DEV_FLAGS: readonly CliFlag[] = [
+  {
+    name: "spa",
+    doc: "Answer unknown page paths with /index.html",
+    config: false,
+    commands: ["dev"],
+  },
+  {
+    name: "no-inject",
+    doc: "Do not add the live-reload client to HTML pages",
+    config: false,
+    commands: ["dev"],
+  },
+  { name: "open", doc: "Open the page in a browser", config: false, commands: ["dev"] },
+  {
+    name: "quiet",
+    short: "q",
+    doc: "Print only the URLs and errors",
+    config: false,
+    commands: ["dev"],
+  },
+  { name: "json-logs", doc: "Log JSON lines instead of text", config: false, commands: ["dev"] },
+  { name: "cors", doc: "Allow any origin to fetch files (CORS)", config: false, commands: ["dev"] },
+  {
+    name: "ignore",
+    arg: "globs",
+    doc: "More paths not to watch, comma-separated (e.g. dist/**,*.log)",
+    config: false,
+    commands: ["dev"],
+  },
+];
 
 /** Every flag, in help order: `--config`, the configuration flags, `--help`, `--version`. */
 export const CLI_FLAGS: readonly CliFlag[] = [
@@ -94,6 +140,7 @@ export const CLI_FLAGS: readonly CliFlag[] = [
       }]
       : []
   ),
+  ...DEV_FLAGS,
   { name: "help", short: "h", doc: "Show help", config: false },
   { name: "version", short: "V", doc: "Print the version", config: false },
 ];
@@ -106,6 +153,8 @@ export interface ParsedCli {
   readonly positionals: readonly string[];
   /** Configuration flags by long name, ready for `loadConfig({ flags })`. */
   readonly flags: ConfigFlags;
+  /** The command's own flags (e.g. dev's `spa`), by long name. */
+  readonly options: Readonly<Record<string, string | boolean>>;
   /** `--help` or `-h` was given: show `helpText(command)` instead of running. */
   readonly help: boolean;
   /** `--version` or `-V` was given: print the version instead of running. */
@@ -193,7 +242,18 @@ export function parseCli(argv: readonly string[]): ParsedCli {
     );
   }
   if (command === "help" && rest[0] !== undefined) commandNamed(rest[0]);
-  return { command, positionals: rest, flags, help, version };
+  const own: Record<string, string | boolean> = {};
+  for (const flag of CLI_FLAGS) {
+    if (!flag.commands || !(flag.name in flags)) continue;
+    if (!flag.commands.includes(command)) {
+      throw new UsageError(
+        `Flag --${flag.name} belongs to ${flag.commands.join(", ")}, not ${command}`,
+      );
+    }
+    own[flag.name] = flags[flag.name];
+    delete flags[flag.name];
+  }
+  return { command, positionals: rest, flags, options: own, help, version };
 }
 
 function commandNamed(name: string): CommandName {

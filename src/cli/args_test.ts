@@ -48,10 +48,20 @@ Deno.test("parseCli() reads the command, its flags and switches", () => {
         "no-tls": true,
         "strict-port": true,
       },
+      options: {},
       help: false,
       version: false,
     },
   );
+});
+
+Deno.test("parseCli() keeps dev's own flags apart and refuses them elsewhere", () => {
+  const cli = parseCli(["dev", "./site", "--spa", "--ignore", "dist/**", "-p", "8000"]);
+  assert.equal(cli.command, "dev");
+  assert.deepEqual(cli.positionals, ["./site"]);
+  assert.deepEqual(cli.flags, { port: "8000" });
+  assert.deepEqual(cli.options, { spa: true, ignore: "dist/**" });
+  assert.throws(() => parseCli(["serve", "--spa"]), /Flag --spa belongs to dev, not serve/);
 });
 
 Deno.test("parseCli() accepts flags before the command and short aliases", () => {
@@ -68,6 +78,7 @@ Deno.test("parseCli() defaults to help and reads help topics", () => {
     command: "help",
     positionals: [],
     flags: {},
+    options: {},
     help: false,
     version: false,
   });

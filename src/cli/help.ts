@@ -41,12 +41,12 @@ function generalHelp(): string[] {
     ...columns(commands),
     "",
     "Flags:",
-    ...columns(CLI_FLAGS.map(flagRow)),
+    ...columns(CLI_FLAGS.filter((flag) => !flag.commands).map(flagRow)),
     "",
     ...environmentNote(),
     "",
     "Examples:",
-    ...columns([...COMMANDS.serve.examples, ...COMMANDS.help.examples]),
+    ...columns([COMMANDS.dev.examples[0], ...COMMANDS.serve.examples, ...COMMANDS.help.examples]),
     "",
     DOCS,
   ];
@@ -54,7 +54,9 @@ function generalHelp(): string[] {
 
 function commandHelp(command: CommandName): string[] {
   const spec = COMMANDS[command];
-  const flags = CLI_FLAGS.filter((flag) => spec.configFlags || !flag.config);
+  const flags = CLI_FLAGS.filter((flag) =>
+    (spec.configFlags || !flag.config) && (!flag.commands || flag.commands.includes(command))
+  );
   return [
     `Usage: switchyard ${command} ${spec.args ? `${spec.args} ` : ""}[flags]`,
     "",
