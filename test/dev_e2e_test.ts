@@ -3,7 +3,7 @@
  * Chromium page, real file saves.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { launchBrowser } from "./_browser.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
@@ -36,8 +36,6 @@ async function startDev(): Promise<DevProcess> {
       "--host",
       "127.0.0.1",
       "--port",
-      "0",
-      "--http-port",
       "0",
       "--cert-dir",
       certDir,
@@ -94,71 +92,137 @@ async function connected(page: Page): Promise<string> {
   );
 }
 
+/** A page on `url` whose client starts with `kind` (the client's per-origin memory, preset). */
+async function pageOver(browser: Browser, url: string, kind: string): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript(
+    ([origin, kind]) =>
+      localStorage.setItem(
+        `switchyard:transport:${origin}`,
+        JSON.stringify({ kind, expires: Date.now() + 60_000 }),
+      ),
+    [new URL(url).origin, kind],
+  );
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
+}
+
+const marker = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { marker?: number }).marker);
+
+for (const kind of ["webtransport", "websocket", "sse"]) {
+  Deno.test({
+    name: `switchyard dev over ${kind}: HTML and JS saves reload, CSS saves swap, bursts settle`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const dev = await startDev();
+      const browser = await launchBrowser();
+      try {
+        const boot = await (await fetch(new URL("/switchyard/bootstrap.json", dev.url))).json();
+        assert.equal(
+          new URL(boot.transports.webtransport.url).port,
+          new URL(dev.url).port,
+          "WebTransport is on the page's port number (UDP)",
+        );
+        const page = await pageOver(browser, dev.url, kind);
+        assert.equal(await connected(page), kind);
+        const color = () => page.evaluate('getComputedStyle(document.getElementById("h")).color');
+        assert.equal(await color(), "rgb(255, 0, 0)");
+
+        // CSS: the style changes and the page stays (a marker set on window survives).
+        await page.evaluate(() => (globalThis as unknown as { marker: number }).marker = 42);
+        await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 0, 255); }");
+        await page.waitForFunction(
+          'getComputedStyle(document.getElementById("h")).color === "rgb(0, 0, 255)"',
+          null,
+          { timeout: 5_000 },
+        );
+        assert.equal(await marker(page), 42, "a CSS change does not reload the page");
+
+        // HTML: the page reloads with the new content.
+        await Deno.writeTextFile(
+          `${dev.dir}/index.html`,
+          (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">two<"),
+        );
+        await page.waitForFunction('document.getElementById("h")?.textContent === "two"', null, {
+          timeout: 5_000,
+        });
+        assert.equal(await marker(page), undefined, "an HTML change reloads the page");
+        assert.equal(await connected(page), kind);
+
+        // JS: a reload too.
+        await Deno.writeTextFile(`${dev.dir}/app.js`, "globalThis.appVersion = 2;");
+        await page.waitForFunction(
+          () => (globalThis as unknown as { appVersion?: number }).appVersion === 2,
+          null,
+          { timeout: 5_000 },
+        );
+
+        // A burst of 20 saves: the final content shows.
+        await connected(page);
+        for (let i = 0; i < 20; i++) {
+          await Deno.writeTextFile(
+            `${dev.dir}/index.html`,
+            (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(/>(two|v\d+)</, `>v${i}<`),
+          );
+        }
+        await page.waitForFunction('document.getElementById("h")?.textContent === "v19"', null, {
+          timeout: 5_000,
+        });
+        assert.ok(
+          dev.lines.some((l) => /css\s+style\.css \(\d+ ms\)/.test(l)),
+          dev.lines.join("\n"),
+        );
+        assert.ok(
+          dev.lines.some((l) => /reload index\.html \(\d+ ms\)/.test(l)),
+          dev.lines.join("\n"),
+        );
+      } finally {
+        await browser.close();
+        await dev.stop();
+      }
+    },
+  });
+}
+
 Deno.test({
-  name: "switchyard dev: HTML and JS saves reload the page, CSS saves swap without a reload",
+  name:
+    "switchyard dev: a save with no page open is fresh on open; a re-created folder still reloads",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const dev = await startDev();
     const browser = await launchBrowser();
     try {
-      const page = await browser.newPage();
-      await page.goto(dev.url);
-      assert.equal(await connected(page), "webtransport");
-      const color = () => page.evaluate('getComputedStyle(document.getElementById("h")).color');
-      assert.equal(await color(), "rgb(255, 0, 0)");
-
-      // CSS: the style changes and the page stays (a marker set on window survives).
-      await page.evaluate(() => (globalThis as unknown as { marker: number }).marker = 42);
-      await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 0, 255); }");
-      await page.waitForFunction(
-        'getComputedStyle(document.getElementById("h")).color === "rgb(0, 0, 255)"',
-        null,
-        { timeout: 5_000 },
-      );
-      assert.equal(
-        await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker),
-        42,
-      );
-
-      // HTML: the page reloads with the new content.
       await Deno.writeTextFile(
         `${dev.dir}/index.html`,
-        (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">two<"),
+        (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">saved<"),
       );
-      await page.waitForFunction('document.getElementById("h")?.textContent === "two"', null, {
-        timeout: 5_000,
-      });
-      assert.equal(
-        await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker),
-        undefined,
-      );
+      const page = await browser.newPage();
+      await page.goto(dev.url);
+      assert.equal(await page.evaluate('document.getElementById("h").textContent'), "saved");
       await connected(page);
 
-      // JS: a reload too.
-      await Deno.writeTextFile(`${dev.dir}/app.js`, "globalThis.appVersion = 2;");
+      const html = await Deno.readTextFile(`${dev.dir}/index.html`);
+      const css = await Deno.readTextFile(`${dev.dir}/style.css`);
+      const js = await Deno.readTextFile(`${dev.dir}/app.js`);
+      await Deno.remove(dev.dir, { recursive: true });
+      await Deno.mkdir(dev.dir);
+      await Deno.writeTextFile(`${dev.dir}/style.css`, css);
+      await Deno.writeTextFile(`${dev.dir}/app.js`, js);
+      await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">recreated<"));
       await page.waitForFunction(
-        () => (globalThis as unknown as { appVersion?: number }).appVersion === 2,
+        'document.getElementById("h")?.textContent === "recreated"',
         null,
-        { timeout: 5_000 },
+        { timeout: 10_000 },
       );
-
-      // A burst of 20 saves: the final content shows.
       await connected(page);
-      for (let i = 0; i < 20; i++) {
-        await Deno.writeTextFile(
-          `${dev.dir}/index.html`,
-          (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(/>(two|v\d+)</, `>v${i}<`),
-        );
-      }
-      await page.waitForFunction('document.getElementById("h")?.textContent === "v19"', null, {
+      await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">after<"));
+      await page.waitForFunction('document.getElementById("h")?.textContent === "after"', null, {
         timeout: 5_000,
       });
-      assert.ok(dev.lines.some((l) => /css\s+style\.css \(\d+ ms\)/.test(l)), dev.lines.join("\n"));
-      assert.ok(
-        dev.lines.some((l) => /reload index\.html \(\d+ ms\)/.test(l)),
-        dev.lines.join("\n"),
-      );
     } finally {
       await browser.close();
       await dev.stop();

@@ -28,6 +28,11 @@ export interface StartOptions {
   demo?: boolean;
   /** Namespaces a service adds (the configuration's win on a name clash). */
   namespaces?: Record<string, NamespaceOptions>;
+  /**
+   * `serve` (default): HTTPS and WebTransport on `port`, plain HTTP on `http_port`.
+   * `dev`: plain HTTP and WebTransport on `port`, HTTPS on the next port.
+   */
+  layout?: "serve" | "dev";
   /** Answers requests that no route matched, before `public_dir` and the 404. */
   fallback?: (req: Request) => Promise<Response | undefined>;
 }
@@ -120,8 +125,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     server = await startServer({
       hub,
       hostname: config.host,
-      port: config.port,
-      httpPort: config.httpPort === "off" ? undefined : config.httpPort,
+      ...ports(config, options.layout ?? "serve"),
       tls: config.tls,
       certificates,
       strictPort: config.strictPort,
@@ -185,6 +189,21 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       })();
       return closing;
     },
+  };
+}
+
+/** Which port gets what, in each layout. */
+function ports(config: Config, layout: "serve" | "dev") {
+  if (layout === "dev" && config.tls) {
+    return {
+      port: config.port === 0 ? 0 : Math.min(65535, config.port + 1),
+      httpPort: config.port,
+      quicOnHttpPort: true,
+    };
+  }
+  return {
+    port: config.port,
+    httpPort: config.httpPort === "off" ? undefined : config.httpPort,
   };
 }
 

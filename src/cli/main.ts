@@ -75,6 +75,7 @@ async function dev(
     app = await startSwitchyard(config, {
       log,
       demo: false,
+      layout: "dev",
       namespaces: { sys: SYS_NAMESPACE },
       fallback: (req) => holder.service?.serve(req) ?? Promise.resolve(undefined),
     });

@@ -39,6 +39,12 @@ export interface ServerOptions {
   port?: number;
   /** Plain HTTP port besides HTTPS (ignored when `tls` is false); 0 = any. Default: none. */
   httpPort?: number;
+  /**
+   * Put WebTransport (UDP) on the plain HTTP port's number instead of the HTTPS
+   * one, so a page on `http://host:P/` reaches WebTransport on UDP P (the dev
+   * server's layout). Needs `httpPort`.
+   */
+  quicOnHttpPort?: boolean;
   /** Serve HTTPS and WebTransport. Default true; false = plain HTTP on `port` only. */
   tls?: boolean;
   /**
@@ -194,6 +200,35 @@ class SwitchyardServer implements HttpServer {
     }
     const certs = o.certificates;
     if (!certs) throw new TypeError("startServer() needs `certificates` when `tls` is on");
+    if (o.quicOnHttpPort && o.httpPort !== undefined) {
+      try {
+        bindPort({ port: o.httpPort, strictPort, flag: "--port", log: this.#log }, (p) => {
+          const http = this.#serve(p, "http");
+          try {
+            const endpoint = new Deno.QuicEndpoint({
+              hostname: this.#hostname,
+              port: http.addr.port,
+            });
+            this.#quic = new QuicListener(endpoint, (wt, ip) => this.#session(wt, ip), this.#log);
+          } catch (err) {
+            this.#retired.push(http.shutdown());
+            throw err;
+          }
+          this.#http = http;
+        });
+        this.#quic!.listen(certs.current.certPem, certs.current.keyPem);
+        this.#https = bindPort(
+          { port, strictPort, flag: "--port", log: this.#log },
+          (p) => this.#serve(p, "https"),
+        );
+      } catch (err) {
+        this.#quic?.close();
+        if (this.#http) this.#retired.push(this.#http.shutdown());
+        throw err;
+      }
+      this.#stopRenewals = certs.onRenew(() => this.#renewed());
+      return;
+    }
     try {
       bindPort({ port, strictPort, flag: "--port", log: this.#log }, (p) => {
         const https = this.#serve(p, "https");
