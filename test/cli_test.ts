@@ -167,3 +167,26 @@ Deno.test("switchyard dev refuses a missing folder and a file, naming it", async
   assert.equal(misplaced.code, 2);
   assert.match(misplaced.stderr, /Flag --spa belongs to dev, not serve/);
 });
+
+Deno.test("switchyard dev examples/site (the README's command) serves the site with the client", async () => {
+  const certDir = await Deno.makeTempDir();
+  const site = new URL("../examples/site", import.meta.url).pathname;
+  const child = cli(["dev", site, "--port", "0", "--cert-dir", certDir]).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const line = await waitForLine(out, (l) => l.includes("Local"), []);
+    const url = line.trim().split(/\s+/).at(-1)!;
+    const page = await (await fetch(url)).text();
+    assert.match(page, /<h1>Hello from Switchyard<\/h1>/);
+    assert.match(page, /<script type="module" src="\/switchyard\/dev\.js" data-switchyard-dev/);
+    const css = await fetch(new URL("style.css", url));
+    assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+    await css.body?.cancel();
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await out.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(certDir, { recursive: true });
+  }
+});

@@ -179,6 +179,14 @@ for (const kind of ["webtransport", "websocket", "sse"]) {
           dev.lines.some((l) => /reload index\.html \(\d+ ms\)/.test(l)),
           dev.lines.join("\n"),
         );
+        assert.ok(
+          dev.lines.some((l) => l.includes(`page  / connected over ${kind}`)),
+          dev.lines.join("\n"),
+        );
+        assert.ok(
+          dev.lines.some((l) => new RegExp(`reached / over ${kind} in \\d+ ms`).test(l)),
+          dev.lines.join("\n"),
+        );
       } finally {
         await browser.close();
         await dev.stop();
@@ -216,12 +224,14 @@ Deno.test({
       await page.waitForFunction(
         'document.getElementById("h")?.textContent === "recreated"',
         null,
-        { timeout: 10_000 },
+        { timeout: 15_000 },
       );
       await connected(page);
       await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">after<"));
       await page.waitForFunction('document.getElementById("h")?.textContent === "after"', null, {
-        timeout: 5_000,
+        timeout: 15_000,
+      }).catch((err) => {
+        throw new Error(`${err.message}\nterminal:\n${dev.lines.join("\n")}`);
       });
     } finally {
       await browser.close();

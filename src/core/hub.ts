@@ -87,6 +87,8 @@ export interface RpcContext {
   session: string;
   user: string;
   info?: unknown;
+  /** The transport the call came over. */
+  transport: TransportKind | null;
 }
 
 /** A server-side RPC method. Throw a `SwitchyardError` to reply with its code. */

@@ -220,6 +220,7 @@ export class Requests {
       session: session.id,
       user: session.user,
       info: session.info.info,
+      transport: session.transport,
     });
   }
 

@@ -59,6 +59,8 @@ export class DevService {
   #watcher: FileWatcher | undefined;
   #options: DevOptions;
   #publishing: Promise<void> = Promise.resolve();
+  /** Recent batches by offset, to time their arrival in each page. */
+  #recent = new Map<number, { firstAt: number; pages: Set<string> }>();
 
   private constructor(hub: Hub, options: DevOptions) {
     this.#hub = hub;
@@ -91,6 +93,15 @@ export class DevService {
     server.addRoute("GET", "/events", (req) => service.#feed.sse(req));
     server.addRoute("GET", "/ws", (req) => service.#feed.websocket(req));
     service.#bundle.warm();
+    hub.rpc("dev.page", (data, ctx) => {
+      const path = pagePath(data);
+      options.report?.(`page  ${path} connected over ${ctx.transport ?? "?"}`, {
+        page: path,
+        transport: ctx.transport,
+      });
+      return null;
+    });
+    hub.rpc("dev.ack", (data, ctx) => service.#acked(data, ctx.session, ctx.transport));
     service.#watcher = new FileWatcher({
       root: options.root,
       ignore: options.ignore,
@@ -115,12 +126,29 @@ export class DevService {
     this.#feed.close();
   }
 
+  #acked(data: unknown, session: string, transport: string | null): null {
+    const offset = (data as { offset?: unknown })?.offset;
+    const batch = typeof offset === "number" ? this.#recent.get(offset) : undefined;
+    if (!batch || batch.pages.has(session)) return null;
+    batch.pages.add(session);
+    const ms = Date.now() - batch.firstAt;
+    const path = pagePath(data);
+    this.#options.report?.(`  reached ${path} over ${transport ?? "?"} in ${ms} ms`, {
+      reached: path,
+      transport,
+      ms,
+    });
+    return null;
+  }
+
   #announce(batch: ChangeBatch): void {
     const notice = { type: batch.kind, paths: batch.paths };
     this.#publishing = this.#publishing.then(async () => {
       try {
         const pub = await this.#hub.publish(DEV_CHANNEL, notice);
         this.#position = { offset: pub.offset, epoch: pub.epoch };
+        this.#recent.set(pub.offset, { firstAt: batch.firstAt, pages: new Set() });
+        if (this.#recent.size > 50) this.#recent.delete(this.#recent.keys().next().value!);
       } catch (err) {
         this.#options.log.error("Cannot announce a change", { error: String(err) });
         return;
@@ -134,4 +162,10 @@ export class DevService {
       );
     });
   }
+}
+
+/** The page path a page reported, cut short and printable. */
+function pagePath(data: unknown): string {
+  const path = (data as { path?: unknown })?.path;
+  return typeof path === "string" ? path.slice(0, 200).replace(/[^\x20-\x7e]/g, "?") : "?";
 }

@@ -194,7 +194,10 @@ const KINDS: Partial<Record<Deno.FsEvent["kind"], ChangeKind>> = {
  * import { FileWatcher } from "./file_watcher.ts";
  * const watcher = new FileWatcher({
  *   root: "./site",
- *   ignore: ["*.log", "dist/**"],
+ *   ignore: ["*.log", "dist/** How long a re-created watcher waits for the old one's loop to end. */
+const LOOP_END_WAIT_MS = 1_000;
+
+/** "],
  *   onChange: (event) => console.log(event.kind, event.path),
  *   onError: (error) => console.error(error.message),
  * });
@@ -215,6 +218,7 @@ export class FileWatcher {
   #loops = new Set<Promise<void>>();
   #interval: ReturnType<typeof setInterval>;
   #checking: Promise<void> | undefined;
+  #forceCheck = false;
   #lastError: string | undefined;
   #closed = false;
 
@@ -296,9 +300,17 @@ export class FileWatcher {
     this.#onError(described);
   }
 
-  #check(): void {
+  /**
+   * Re-create the watcher if the root changed. `force` (the root reported its own removal)
+   * re-creates it even when the inode looks the same: a folder deleted and made again at
+   * once may get the same inode number back.
+   */
+  #check(force = false): void {
+    if (force) this.#forceCheck = true;
     if (this.#checking || this.#closed) return;
     this.#checking = (async () => {
+      const forced = this.#forceCheck;
+      this.#forceCheck = false;
       let stat: Deno.FileInfo | undefined;
       try {
         stat = await Deno.stat(this.#root);
@@ -306,14 +318,24 @@ export class FileWatcher {
         stat = undefined;
       }
       if (this.#closed) return;
-      if (this.#watcher && stat?.isDirectory && stat.ino === this.#rootIno) return;
+      if (!forced && this.#watcher && stat?.isDirectory && stat.ino === this.#rootIno) return;
       this.#stop();
       // Deno tears a closed watcher down when its pending read ends; a new watcher on the same
-      // path opened before that loses its events, so wait for the old loops to finish first.
-      await Promise.all(this.#loops);
+      // path opened before that loses its events, so wait for the old loops to finish first —
+      // but not forever: a closed watcher whose root was replaced may never end its read, and
+      // then no watcher at all would lose every later save.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(this.#loops),
+        new Promise((resolve) => timer = setTimeout(resolve, LOOP_END_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
       if (this.#closed) return;
       this.#start(stat, true);
-    })().finally(() => this.#checking = undefined);
+    })().finally(() => {
+      this.#checking = undefined;
+      if (this.#forceCheck && !this.#closed) this.#check();
+    });
   }
 
   #handle(event: Deno.FsEvent): void {
@@ -333,7 +355,7 @@ export class FileWatcher {
     if (path === undefined) return;
     if (path === "") {
       // The root itself: a removal means it is gone, so find out now rather than at the next tick.
-      if (kind === "remove") this.#check();
+      if (kind === "remove") this.#check(true);
       return;
     }
     if (isIgnoredByDefault(path) || this.#ignored(path)) return;

@@ -63,10 +63,12 @@ const state: DevState = { client, reloads: 0, swaps: 0, lastEvent: null };
 // Events are handled one at a time, so a css swap finishes before the next event acts.
 let queue = Promise.resolve();
 
-client.subscribe("sys:dev", {
+const subscription = client.subscribe("sys:dev", {
   ...(since ? { since } : {}),
   onPublication: (pub) => {
     const event = pub.data as DevEvent;
+    // Tells the terminal how long the change took to get here (fire and forget).
+    client.rpc("dev.ack", { offset: pub.offset, path: location.pathname }).catch(() => {});
     queue = queue.then(() => handle(event)).catch((err) => {
       console.error("[switchyard] live reload failed:", err);
       reload();
@@ -85,6 +87,9 @@ client.subscribe("sys:dev", {
   },
 });
 addEventListener("pagehide", () => void client.close());
+subscription.ready.then(
+  () => client.rpc("dev.page", { path: location.pathname }),
+).catch(() => {});
 
 async function handle(event: DevEvent): Promise<void> {
   state.lastEvent = event;
