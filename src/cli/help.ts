@@ -61,6 +61,17 @@ function commandHelp(command: CommandName): string[] {
     `Usage: switchyard ${command} ${spec.args ? `${spec.args} ` : ""}[flags]`,
     "",
     spec.summary,
+    ...(command === "dev"
+      ? [
+        "",
+        ...wrap(
+          "In dev, --port is the page's port: plain HTTP on TCP and WebTransport on UDP " +
+            "(default 4433); HTTPS is on the next port; --http-port does not apply.",
+          "",
+          100,
+        ),
+      ]
+      : []),
     "",
     "Flags:",
     ...columns(flags.map(flagRow)),
