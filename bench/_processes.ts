@@ -148,3 +148,29 @@ export async function waitForPort(port: number, child: Child, timeoutMs = 30_000
 export function sleep(ms: number): Promise<undefined> {
   return new Promise((r) => setTimeout(() => r(undefined), ms));
 }
+
+/**
+ * Run a benchmark's `main` as the entry point: stop every child it started on
+ * a timeout, on Ctrl+C or on an error, and exit.
+ */
+export async function runBench(main: () => Promise<void>, deadlineMs: number): Promise<void> {
+  const watchdog = setTimeout(async () => {
+    console.error(`Stopping: the run took longer than ${deadlineMs / 60_000} minutes`);
+    await stopAll();
+    Deno.exit(1);
+  }, deadlineMs);
+  Deno.addSignalListener("SIGINT", async () => {
+    await stopAll();
+    Deno.exit(130);
+  });
+  try {
+    await main();
+  } catch (err) {
+    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    await stopAll();
+    Deno.exitCode = 1;
+  } finally {
+    clearTimeout(watchdog);
+  }
+  Deno.exit();
+}

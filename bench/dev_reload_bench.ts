@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "../test/_browser.ts";
 import { waitForQuiet } from "./_machine.ts";
-import { medianRssKb, sleep, spawn, stopAll } from "./_processes.ts";
+import { medianRssKb, runBench, sleep, spawn } from "./_processes.ts";
 import {
   DEV_SERVERS,
   type DevServer,
@@ -404,24 +404,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  const watchdog = setTimeout(async () => {
-    console.error(`Stopping: the run took longer than ${WATCHDOG_MS / 60_000} minutes`);
-    await stopAll();
-    Deno.exit(1);
-  }, WATCHDOG_MS);
-  Deno.addSignalListener("SIGINT", async () => {
-    await stopAll();
-    Deno.exit(130);
-  });
-  try {
-    await main();
-  } catch (err) {
-    console.error(err);
-    await stopAll();
-    Deno.exitCode = 1;
-  } finally {
-    clearTimeout(watchdog);
-  }
-  Deno.exit();
-}
+if (import.meta.main) await runBench(main, WATCHDOG_MS);

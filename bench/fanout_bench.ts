@@ -15,7 +15,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { NOFILE, spawn, stopAll } from "./_processes.ts";
+import { NOFILE, runBench, spawn } from "./_processes.ts";
 import { waitForQuiet } from "./_machine.ts";
 import { reportBlock, resultsTable, type RunInfo, spliceReport, verdict } from "./_report.ts";
 import { type Plan, runScenario, type ScenarioResult } from "./_scenario.ts";
@@ -132,23 +132,4 @@ async function runInfo(plans: Plan[]): Promise<RunInfo> {
   };
 }
 
-if (import.meta.main) {
-  const watchdog = setTimeout(async () => {
-    console.error(`Run over ${RUN_DEADLINE_MS / 60_000} minutes: stopping`);
-    await stopAll();
-    Deno.exit(1);
-  }, RUN_DEADLINE_MS);
-  Deno.addSignalListener("SIGINT", async () => {
-    await stopAll();
-    Deno.exit(130);
-  });
-  try {
-    await main();
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    await stopAll();
-    Deno.exitCode = 1;
-  } finally {
-    clearTimeout(watchdog);
-  }
-}
+if (import.meta.main) await runBench(main, RUN_DEADLINE_MS);
