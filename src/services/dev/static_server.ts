@@ -98,6 +98,11 @@ function rawTarget(url: string): { path: string; query: string } {
   return { path: path.startsWith("/") ? path : "/", query: q < 0 ? "" : noHash.slice(q) };
 }
 
+/** Whether a path segment names a dotfile or dot-folder (`.well-known` is served). */
+export function isHidden(segment: string): boolean {
+  return segment.startsWith(".") && segment !== ".well-known";
+}
+
 /**
  * Checks a raw request path. Refuses (403) dot segments, empty segments, encoded or
  * raw separators other than `/`, backslashes, drive letters and stream names (`:`),
@@ -409,7 +414,7 @@ export function createStaticServer(options: StaticServerOptions): StaticHandler 
 
   async function listDirectory(root: string, dir: string): Promise<ListingEntry[]> {
     const names: Deno.DirEntry[] = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry);
+    for await (const entry of Deno.readDir(dir)) if (!isHidden(entry.name)) names.push(entry);
     const entries = await Promise.all(names.map(async (entry): Promise<ListingEntry | null> => {
       const full = join(dir, entry.name);
       try {
@@ -467,6 +472,13 @@ export function createStaticServer(options: StaticServerOptions): StaticHandler 
     const target = rawTarget(req.url);
     const path = checkRequestPath(target.path);
     if (!path.ok) return plain(path.status, `${path.reason}\n`);
+    if (path.segments.some(isHidden)) {
+      // Dotfiles (.env, .git/config, …) hold secrets more often than pages: never served.
+      return plain(
+        404,
+        "Not found: files and folders whose name starts with a dot are not served\n",
+      );
+    }
     const root = await realRoot();
     const full = join(root, ...path.segments);
     const prefix = root.endsWith(SEPARATOR) ? root : root + SEPARATOR;

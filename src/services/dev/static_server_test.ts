@@ -516,3 +516,29 @@ Deno.test("checkRequestPath() accepts plain paths and names each refusal", () =>
     if (!result.ok) assert.deepEqual(result.status, status, path);
   }
 });
+
+Deno.test("createStaticServer() never serves or lists dotfiles, but serves .well-known", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/.env`, "SECRET=1");
+    await Deno.mkdir(`${root}/.git`);
+    await Deno.writeTextFile(`${root}/.git/config`, "[core]");
+    await Deno.mkdir(`${root}/.well-known`);
+    await Deno.writeTextFile(`${root}/.well-known/security.txt`, "Contact: x");
+    await Deno.writeTextFile(`${root}/page.txt`, "hi");
+    const serve = createStaticServer({ root });
+    for (const path of ["/.env", "/.git/config", "/.git/"]) {
+      const res = await serve(new Request(`http://localhost${path}`));
+      assert.equal(res.status, 404, path);
+      assert.doesNotMatch(await res.text(), /SECRET|core/);
+    }
+    const known = await serve(new Request("http://localhost/.well-known/security.txt"));
+    assert.equal(known.status, 200);
+    await known.body?.cancel();
+    const listing = await (await serve(new Request("http://localhost/"))).text();
+    assert.match(listing, /page\.txt/);
+    assert.doesNotMatch(listing, /\.env|\.git/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
