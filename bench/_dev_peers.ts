@@ -8,10 +8,9 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { type Child, freePort, sleep, spawn } from "./_processes.ts";
+import { type Child, freePort, PEERS_DIR, sleep, spawn } from "./_processes.ts";
 
 /** bench/peers, where the Node peers' node_modules live. */
-export const PEERS_DIR = fileURLToPath(new URL("./peers/", import.meta.url));
 const REPO_DIR = fileURLToPath(new URL("../", import.meta.url));
 
 /** Names of the servers, in the order they run. */

@@ -174,3 +174,20 @@ export async function runBench(main: () => Promise<void>, deadlineMs: number): P
   }
   Deno.exit();
 }
+
+/** bench/peers: the Node servers and load generator the benchmarks compare against. */
+export const PEERS_DIR = new URL("./peers/", import.meta.url).pathname;
+
+/** Run `npm ci` in bench/peers unless every package in `needs` is installed. */
+export async function installPeers(needs: readonly string[]): Promise<void> {
+  const installed = await Promise.all(
+    needs.map((name) =>
+      Deno.stat(`${PEERS_DIR}node_modules/${name}/package.json`).then(() => true, () => false)
+    ),
+  );
+  if (installed.every(Boolean)) return;
+  console.error("Installing bench/peers dependencies (npm ci)…");
+  const npm = spawn("npm", { args: ["ci", "--no-audit", "--no-fund"], cwd: PEERS_DIR });
+  const { code } = await npm.process.status;
+  if (code !== 0) throw new Error(`npm ci in ${PEERS_DIR} failed with code ${code}`);
+}

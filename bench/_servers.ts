@@ -4,6 +4,8 @@
  * @module
  */
 
+import { PEERS_DIR } from "./_processes.ts";
+
 /** Wire protocol the load generator speaks to a server (bench/peers/load_protocols.mjs). */
 export type Protocol = "switchyard" | "socketio" | "bare";
 
@@ -21,7 +23,7 @@ export interface ServerSpec {
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const PEERS = `${ROOT}bench/peers/`;
+const PEERS = PEERS_DIR;
 
 /**
  * Limits raised so that none of them shapes the result, and Socket.IO's
@@ -89,5 +91,4 @@ export const SERVERS: readonly ServerSpec[] = [
 
 /** Path of the load generator and of the Node peers' folder. */
 export const LOAD_SCRIPT = `${PEERS}load.mjs`;
-export const PEERS_DIR = PEERS;
 export const REPO_ROOT = ROOT;

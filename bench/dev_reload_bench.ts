@@ -23,14 +23,13 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchBrowser } from "../test/_browser.ts";
 import { waitForQuiet } from "./_machine.ts";
-import { medianRssKb, runBench, sleep, spawn } from "./_processes.ts";
+import { installPeers, medianRssKb, runBench, sleep } from "./_processes.ts";
 import {
   DEV_SERVERS,
   type DevServer,
   type DevServerName,
   indexHtml,
   INIT_SCRIPT,
-  PEERS_DIR,
   peerVersions,
   startDevServer,
 } from "./_dev_peers.ts";
@@ -221,18 +220,6 @@ async function measureEvents(
   return out;
 }
 
-async function installPeers(): Promise<void> {
-  try {
-    await Deno.stat(`${PEERS_DIR}node_modules/browser-sync/package.json`);
-    return;
-  } catch {
-    console.error("Installing bench/peers dependencies (npm ci)…");
-  }
-  const npm = spawn("npm", { args: ["ci", "--no-audit", "--no-fund"], cwd: PEERS_DIR });
-  const { code } = await npm.process.status;
-  if (code !== 0) throw new Error(`npm ci in ${PEERS_DIR} failed with code ${code}`);
-}
-
 const ms = (x: number) => Number.isNaN(x) ? "—" : x < 10 ? x.toFixed(1) : x.toFixed(0);
 
 function reloadTable(results: ServerResult[]): string {
@@ -331,7 +318,7 @@ async function main(): Promise<void> {
     if (!DEV_SERVERS.includes(n)) throw new Error(`Unknown server "${n}": use ${DEV_SERVERS}`);
   }
   const started = Date.now();
-  await installPeers();
+  await installPeers(["vite", "live-server", "browser-sync"]);
   const browser = await launchBrowser();
   const results: ServerResult[] = [];
   let events = new Map<string, Stats>();

@@ -15,11 +15,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { NOFILE, runBench, spawn } from "./_processes.ts";
+import { installPeers, NOFILE, PEERS_DIR, runBench } from "./_processes.ts";
 import { waitForQuiet } from "./_machine.ts";
 import { reportBlock, resultsTable, type RunInfo, spliceReport, verdict } from "./_report.ts";
 import { type Plan, runScenario, type ScenarioResult } from "./_scenario.ts";
-import { PEERS_DIR, REPO_ROOT, SERVERS } from "./_servers.ts";
+import { REPO_ROOT, SERVERS } from "./_servers.ts";
 
 /** The whole run is stopped past this. */
 const RUN_DEADLINE_MS = 12 * 60_000;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     );
   }
 
-  await installPeers();
+  await installPeers(["socket.io", "ws"]);
   const cwd = await Deno.makeTempDir({ prefix: "switchyard-bench-" });
   const results: ScenarioResult[] = [];
   const started = Date.now();
@@ -90,18 +90,6 @@ async function main(): Promise<void> {
   await Deno.writeTextFile(path, spliceReport(doc, reportBlock(info, results)));
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
   console.log(`Updated ${path}`);
-}
-
-async function installPeers(): Promise<void> {
-  try {
-    await Deno.stat(`${PEERS_DIR}node_modules/socket.io`);
-    return;
-  } catch {
-    console.error("Installing bench/peers dependencies (npm ci)…");
-  }
-  const npm = spawn("npm", { args: ["ci", "--no-audit", "--no-fund"], cwd: PEERS_DIR });
-  const { code } = await npm.process.status;
-  if (code !== 0) throw new Error(`npm ci in ${PEERS_DIR} failed with code ${code}`);
 }
 
 async function runInfo(plans: Plan[]): Promise<RunInfo> {

@@ -77,6 +77,25 @@ async function startDev(): Promise<DevProcess> {
   }
 }
 
+/** A test with a running `switchyard dev` and a headless Chromium, both stopped after. */
+function devTest(name: string, fn: (dev: DevProcess, browser: Browser) => Promise<void>): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const dev = await startDev();
+      const browser = await launchBrowser();
+      try {
+        await fn(dev, browser);
+      } finally {
+        await browser.close();
+        await dev.stop();
+      }
+    },
+  });
+}
+
 /** Resolve once the page's live-reload client is connected. */
 async function connected(page: Page): Promise<string> {
   await page.waitForFunction(
@@ -112,164 +131,133 @@ const marker = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { marker?: number }).marker);
 
 for (const kind of ["webtransport", "websocket", "sse"]) {
-  Deno.test({
-    name: `switchyard dev over ${kind}: HTML and JS saves reload, CSS saves swap, bursts settle`,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    async fn() {
-      const dev = await startDev();
-      const browser = await launchBrowser();
-      try {
-        const boot = await (await fetch(new URL("/switchyard/bootstrap.json", dev.url))).json();
-        assert.equal(
-          new URL(boot.transports.webtransport.url).port,
-          new URL(dev.url).port,
-          "WebTransport is on the page's port number (UDP)",
-        );
-        const page = await pageOver(browser, dev.url, kind);
-        assert.equal(await connected(page), kind);
-        const color = () => page.evaluate('getComputedStyle(document.getElementById("h")).color');
-        assert.equal(await color(), "rgb(255, 0, 0)");
-
-        // CSS: the style changes and the page stays (a marker set on window survives).
-        await page.evaluate(() => (globalThis as unknown as { marker: number }).marker = 42);
-        await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 0, 255); }");
-        await page.waitForFunction(
-          'getComputedStyle(document.getElementById("h")).color === "rgb(0, 0, 255)"',
-          null,
-          { timeout: 5_000 },
-        );
-        assert.equal(await marker(page), 42, "a CSS change does not reload the page");
-
-        // HTML: the page reloads with the new content.
-        await Deno.writeTextFile(
-          `${dev.dir}/index.html`,
-          (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">two<"),
-        );
-        await page.waitForFunction('document.getElementById("h")?.textContent === "two"', null, {
-          timeout: 5_000,
-        });
-        assert.equal(await marker(page), undefined, "an HTML change reloads the page");
-        assert.equal(await connected(page), kind);
-
-        // JS: a reload too.
-        await Deno.writeTextFile(`${dev.dir}/app.js`, "globalThis.appVersion = 2;");
-        await page.waitForFunction(
-          () => (globalThis as unknown as { appVersion?: number }).appVersion === 2,
-          null,
-          { timeout: 5_000 },
-        );
-
-        // A burst of 20 saves: the final content shows.
-        await connected(page);
-        for (let i = 0; i < 20; i++) {
-          await Deno.writeTextFile(
-            `${dev.dir}/index.html`,
-            (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(/>(two|v\d+)</, `>v${i}<`),
-          );
-        }
-        await page.waitForFunction('document.getElementById("h")?.textContent === "v19"', null, {
-          timeout: 5_000,
-        });
-        assert.ok(
-          dev.lines.some((l) => /css\s+style\.css \(\d+ ms\)/.test(l)),
-          dev.lines.join("\n"),
-        );
-        assert.ok(
-          dev.lines.some((l) => /reload index\.html \(\d+ ms\)/.test(l)),
-          dev.lines.join("\n"),
-        );
-        assert.ok(
-          dev.lines.some((l) => l.includes(`page  / connected over ${kind}`)),
-          dev.lines.join("\n"),
-        );
-        assert.ok(
-          dev.lines.some((l) => new RegExp(`reached / over ${kind} in \\d+ ms`).test(l)),
-          dev.lines.join("\n"),
-        );
-      } finally {
-        await browser.close();
-        await dev.stop();
-      }
-    },
-  });
-}
-
-Deno.test({
-  name:
-    "switchyard dev: a save with no page open is fresh on open; a re-created folder still reloads",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const dev = await startDev();
-    const browser = await launchBrowser();
-    try {
-      await Deno.writeTextFile(
-        `${dev.dir}/index.html`,
-        (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">saved<"),
+  devTest(
+    `switchyard dev over ${kind}: HTML and JS saves reload, CSS saves swap, bursts settle`,
+    async (dev, browser) => {
+      const boot = await (await fetch(new URL("/switchyard/bootstrap.json", dev.url))).json();
+      assert.equal(
+        new URL(boot.transports.webtransport.url).port,
+        new URL(dev.url).port,
+        "WebTransport is on the page's port number (UDP)",
       );
-      const page = await browser.newPage();
-      await page.goto(dev.url);
-      assert.equal(await page.evaluate('document.getElementById("h").textContent'), "saved");
-      await connected(page);
+      const page = await pageOver(browser, dev.url, kind);
+      assert.equal(await connected(page), kind);
+      const color = () => page.evaluate('getComputedStyle(document.getElementById("h")).color');
+      assert.equal(await color(), "rgb(255, 0, 0)");
 
-      const html = await Deno.readTextFile(`${dev.dir}/index.html`);
-      const css = await Deno.readTextFile(`${dev.dir}/style.css`);
-      const js = await Deno.readTextFile(`${dev.dir}/app.js`);
-      await Deno.remove(dev.dir, { recursive: true });
-      await Deno.mkdir(dev.dir);
-      await Deno.writeTextFile(`${dev.dir}/style.css`, css);
-      await Deno.writeTextFile(`${dev.dir}/app.js`, js);
-      await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">recreated<"));
+      // CSS: the style changes and the page stays (a marker set on window survives).
+      await page.evaluate(() => (globalThis as unknown as { marker: number }).marker = 42);
+      await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 0, 255); }");
       await page.waitForFunction(
-        'document.getElementById("h")?.textContent === "recreated"',
-        null,
-        { timeout: 15_000 },
-      );
-      await connected(page);
-      await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">after<"));
-      await page.waitForFunction('document.getElementById("h")?.textContent === "after"', null, {
-        timeout: 15_000,
-      }).catch((err) => {
-        throw new Error(`${err.message}\nterminal:\n${dev.lines.join("\n")}`);
-      });
-    } finally {
-      await browser.close();
-      await dev.stop();
-    }
-  },
-});
-
-Deno.test({
-  name: "switchyard dev: /events is read by a plain EventSource",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const dev = await startDev();
-    const browser = await launchBrowser();
-    try {
-      const page = await browser.newPage();
-      await page.goto(dev.url);
-      await connected(page);
-      await page.evaluate(() => {
-        const g = globalThis as unknown as { seen: string[] };
-        g.seen = [];
-        const source = new EventSource("/events");
-        source.addEventListener("css", (e) => g.seen.push(`css ${(e as MessageEvent).data}`));
-        source.addEventListener("reload", (e) => g.seen.push(`reload ${(e as MessageEvent).data}`));
-        return new Promise((resolve) => source.onopen = resolve);
-      });
-      await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 128, 0); }");
-      await page.waitForFunction(
-        () => (globalThis as unknown as { seen: string[] }).seen.length > 0,
+        'getComputedStyle(document.getElementById("h")).color === "rgb(0, 0, 255)"',
         null,
         { timeout: 5_000 },
       );
-      const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
-      assert.deepEqual(seen, ['css {"paths":["style.css"]}']);
-    } finally {
-      await browser.close();
-      await dev.stop();
-    }
+      assert.equal(await marker(page), 42, "a CSS change does not reload the page");
+
+      // HTML: the page reloads with the new content.
+      await Deno.writeTextFile(
+        `${dev.dir}/index.html`,
+        (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">two<"),
+      );
+      await page.waitForFunction('document.getElementById("h")?.textContent === "two"', null, {
+        timeout: 5_000,
+      });
+      assert.equal(await marker(page), undefined, "an HTML change reloads the page");
+      assert.equal(await connected(page), kind);
+
+      // JS: a reload too.
+      await Deno.writeTextFile(`${dev.dir}/app.js`, "globalThis.appVersion = 2;");
+      await page.waitForFunction(
+        () => (globalThis as unknown as { appVersion?: number }).appVersion === 2,
+        null,
+        { timeout: 5_000 },
+      );
+
+      // A burst of 20 saves: the final content shows.
+      await connected(page);
+      for (let i = 0; i < 20; i++) {
+        await Deno.writeTextFile(
+          `${dev.dir}/index.html`,
+          (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(/>(two|v\d+)</, `>v${i}<`),
+        );
+      }
+      await page.waitForFunction('document.getElementById("h")?.textContent === "v19"', null, {
+        timeout: 5_000,
+      });
+      assert.ok(
+        dev.lines.some((l) => /css\s+style\.css \(\d+ ms\)/.test(l)),
+        dev.lines.join("\n"),
+      );
+      assert.ok(
+        dev.lines.some((l) => /reload index\.html \(\d+ ms\)/.test(l)),
+        dev.lines.join("\n"),
+      );
+      assert.ok(
+        dev.lines.some((l) => l.includes(`page  / connected over ${kind}`)),
+        dev.lines.join("\n"),
+      );
+      assert.ok(
+        dev.lines.some((l) => new RegExp(`reached / over ${kind} in \\d+ ms`).test(l)),
+        dev.lines.join("\n"),
+      );
+    },
+  );
+}
+
+devTest(
+  "switchyard dev: a save with no page open is fresh on open; a re-created folder still reloads",
+  async (dev, browser) => {
+    await Deno.writeTextFile(
+      `${dev.dir}/index.html`,
+      (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">saved<"),
+    );
+    const page = await browser.newPage();
+    await page.goto(dev.url);
+    assert.equal(await page.evaluate('document.getElementById("h").textContent'), "saved");
+    await connected(page);
+
+    const html = await Deno.readTextFile(`${dev.dir}/index.html`);
+    const css = await Deno.readTextFile(`${dev.dir}/style.css`);
+    const js = await Deno.readTextFile(`${dev.dir}/app.js`);
+    await Deno.remove(dev.dir, { recursive: true });
+    await Deno.mkdir(dev.dir);
+    await Deno.writeTextFile(`${dev.dir}/style.css`, css);
+    await Deno.writeTextFile(`${dev.dir}/app.js`, js);
+    await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">recreated<"));
+    await page.waitForFunction(
+      'document.getElementById("h")?.textContent === "recreated"',
+      null,
+      { timeout: 15_000 },
+    );
+    await connected(page);
+    await Deno.writeTextFile(`${dev.dir}/index.html`, html.replace(">saved<", ">after<"));
+    await page.waitForFunction('document.getElementById("h")?.textContent === "after"', null, {
+      timeout: 15_000,
+    }).catch((err) => {
+      throw new Error(`${err.message}\nterminal:\n${dev.lines.join("\n")}`);
+    });
   },
+);
+
+devTest("switchyard dev: /events is read by a plain EventSource", async (dev, browser) => {
+  const page = await browser.newPage();
+  await page.goto(dev.url);
+  await connected(page);
+  await page.evaluate(() => {
+    const g = globalThis as unknown as { seen: string[] };
+    g.seen = [];
+    const source = new EventSource("/events");
+    source.addEventListener("css", (e) => g.seen.push(`css ${(e as MessageEvent).data}`));
+    source.addEventListener("reload", (e) => g.seen.push(`reload ${(e as MessageEvent).data}`));
+    return new Promise((resolve) => source.onopen = resolve);
+  });
+  await Deno.writeTextFile(`${dev.dir}/style.css`, "h1 { color: rgb(0, 128, 0); }");
+  await page.waitForFunction(
+    () => (globalThis as unknown as { seen: string[] }).seen.length > 0,
+    null,
+    { timeout: 5_000 },
+  );
+  const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
+  assert.deepEqual(seen, ['css {"paths":["style.css"]}']);
 });

@@ -10,4 +10,3 @@ export {
   type Switchyard,
 } from "./switchyard.ts";
 export { ClientBundle } from "./client_bundle.ts";
-export { contentType, staticFiles } from "./static_files.ts";

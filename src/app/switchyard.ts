@@ -16,10 +16,10 @@ import {
   Namespaces,
 } from "../core/mod.ts";
 import { type HttpServer, startServer } from "../http/mod.ts";
+import { createStaticServer } from "../http/static_server.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { CertificateManager } from "../tls/mod.ts";
 import { ClientBundle } from "./client_bundle.ts";
-import { staticFiles } from "./static_files.ts";
 
 /** Options of {@linkcode startSwitchyard}. */
 export interface StartOptions {
@@ -119,7 +119,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
 
   const bundle = new ClientBundle();
   bundle.warm();
-  const publicFiles = config.publicDir ? staticFiles(config.publicDir) : undefined;
+  const publicFiles = config.publicDir
+    ? createStaticServer({ root: config.publicDir, listing: false })
+    : undefined;
   let server: HttpServer;
   try {
     server = await startServer({
@@ -137,8 +139,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       fallback: async (req) => {
         const served = options.fallback ? await options.fallback(req) : undefined;
         if (served) return served;
-        const found = publicFiles ? await publicFiles(req) : undefined;
-        if (found) return found;
+        if (demo && new URL(req.url).pathname === "/") return await statusPage();
+        if (publicFiles) return await publicFiles(req);
         return Response.json(
           { error: "ERR_NOT_FOUND", message: `Nothing at ${new URL(req.url).pathname}` },
           { status: 404 },
@@ -160,22 +162,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     "/favicon.ico",
     () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
   );
-  if (demo) {
-    const page = async (req: Request) => {
-      const path = new URL(req.url).pathname;
-      if (path !== "/" && path !== "/switchyard/status") {
-        const found = publicFiles ? await publicFiles(req) : undefined;
-        return found ?? Response.json({ error: "ERR_NOT_FOUND", message: `Nothing at ${path}` }, {
-          status: 404,
-        });
-      }
-      return new Response(await Deno.readFile(STATUS_PAGE), {
-        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
-      });
-    };
-    server.addRoute("GET", "/switchyard/status", page);
-    server.addRoute("GET", "/", page);
-  }
+  if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
   let closing: Promise<void> | undefined;
   return {
     hub,
@@ -190,6 +177,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       return closing;
     },
   };
+}
+
+async function statusPage(): Promise<Response> {
+  return new Response(await Deno.readFile(STATUS_PAGE), {
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" },
+  });
 }
 
 /** Which port gets what, in each layout. */

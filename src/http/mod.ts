@@ -39,3 +39,10 @@ export {
 export { hostnameOf, OriginPatternError, OriginPolicy } from "./origin_policy.ts";
 export { bindPort, type BindPortOptions, PORT_ATTEMPTS, PortInUseError } from "./ports.ts";
 export { type RequestContext, type RouteHandler, Router } from "./router.ts";
+export {
+  checkRequestPath,
+  contentType,
+  createStaticServer,
+  type StaticHandler,
+  type StaticServerOptions,
+} from "./static_server.ts";

@@ -15,7 +15,7 @@ import { type ChangeBatch, ChangeBatcher } from "./change_batcher.ts";
 import { ChangeFeed } from "./change_feed.ts";
 import { FileWatcher } from "./file_watcher.ts";
 import { devSnippet, injectClient } from "./inject.ts";
-import { createStaticServer, type StaticHandler } from "./static_server.ts";
+import { createStaticServer, type StaticHandler } from "../../http/static_server.ts";
 
 /** The channel change events are published on. */
 export const DEV_CHANNEL = "sys:dev";

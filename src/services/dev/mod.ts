@@ -25,4 +25,4 @@ export {
   WATCH_LIMIT_MESSAGE,
 } from "./file_watcher.ts";
 export { devSnippet, injectClient } from "./inject.ts";
-export { createStaticServer, type StaticServerOptions } from "./static_server.ts";
+export { createStaticServer, type StaticServerOptions } from "../../http/static_server.ts";

@@ -8,7 +8,6 @@
  */
 
 import { extname, join, resolve, sep as SEPARATOR } from "node:path";
-import { contentType } from "../../app/static_files.ts";
 import { escapeHtml, type ListingEntry, renderDirectoryListing } from "./_directory_listing.ts";
 
 /** Options for {@linkcode createStaticServer}. */
@@ -37,8 +36,24 @@ export type StaticHandler = (req: Request) => Promise<Response>;
 
 const ALLOW = "GET, HEAD";
 
-const MORE_TYPES: Record<string, string> = {
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
   ".htm": "text/html",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".css": "text/css",
+  ".txt": "text/plain",
+  ".json": "application/json",
+  ".map": "application/json",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
+  ".woff2": "font/woff2",
   ".cjs": "text/javascript",
   ".md": "text/markdown",
   ".csv": "text/csv",
@@ -57,9 +72,8 @@ const MORE_TYPES: Record<string, string> = {
 };
 
 /** The content type for a file name, with `charset=utf-8` on every `text/*` type. */
-export function devContentType(path: string): string {
-  let type = contentType(path);
-  if (type === "application/octet-stream") type = MORE_TYPES[extname(path).toLowerCase()] ?? type;
+export function contentType(path: string): string {
+  const type = TYPES[extname(path).toLowerCase()] ?? "application/octet-stream";
   return type.startsWith("text/") && !type.includes("charset") ? `${type}; charset=utf-8` : type;
 }
 
@@ -393,7 +407,7 @@ export function createStaticServer(options: StaticServerOptions): StaticHandler 
 
   /** Opens a located file; transformed HTML is read whole, everything else streamed. */
   async function fileToEntity(root: string, real: string): Promise<Entity | undefined> {
-    const type = devContentType(real);
+    const type = contentType(real);
     if (transform && type.startsWith("text/html")) {
       const html = await Deno.readTextFile(real);
       return htmlEntity(html, relative(root, real), true);

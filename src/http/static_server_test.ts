@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import fc from "fast-check";
 import { checkRequestPath, createStaticServer, type StaticHandler } from "./static_server.ts";
-import { concatBytes } from "../../core/bytes.ts";
+import { concatBytes } from "../core/bytes.ts";
 
 function assertNot(value: boolean, message?: string): void {
   assert.equal(value, false, message);
