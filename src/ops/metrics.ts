@@ -1,13 +1,31 @@
 /**
  * Prometheus metrics for `GET /metrics`, read from the hub's counters at
- * scrape time so the fan-out path only increments plain numbers.
+ * scrape time so the fan-out path only increments plain numbers: the hub
+ * observer feeds a {@linkcode BucketHistogram} and a per-transport count,
+ * never prom-client.
+ *
+ * prom-client is imported on the first `render()`, not when this module
+ * loads: importing it costs about 70 ms of start-up and 20 MB of RSS in Deno,
+ * which a server nobody scrapes should not pay. The registry is built once, on
+ * that first scrape, so the default process metrics that sample over time
+ * (event-loop delay, GC) start sampling then: the first scrape has no
+ * event-loop delay samples yet (its mean is `Nan`), later ones cover the time
+ * since the first.
  *
  * @module
  */
 
-import client from "prom-client";
+import type { Metric, Registry } from "prom-client";
 import type { Hub, HubObserver } from "../core/hub.ts";
-import { TRANSPORT_KINDS } from "../core/connection.ts";
+import { TRANSPORT_KINDS, type TransportKind } from "../core/connection.ts";
+import { BucketHistogram } from "./_bucket_histogram.ts";
+
+/** What the hub observer accumulates, and the hub once bound. */
+interface Sources {
+  hub: Hub | undefined;
+  fallbacks: Map<TransportKind, number>;
+  latency: BucketHistogram;
+}
 
 /** A metrics registry bound to one hub. */
 export interface Metrics {
@@ -30,8 +48,44 @@ export interface Metrics {
  * ```
  */
 export function createMetrics(): Metrics {
+  const sources: Sources = {
+    hub: undefined,
+    fallbacks: new Map(),
+    latency: new BucketHistogram({
+      name: "switchyard_request_duration_seconds",
+      help: "Time to handle a client request, by frame type",
+      labelName: "type",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    }),
+  };
+  let registry: Promise<Registry> | undefined;
+  return {
+    observer: {
+      request: (type, seconds) => sources.latency.observe(type, seconds),
+      connected: (transport, count) => {
+        if (count > 0) {
+          sources.fallbacks.set(transport, (sources.fallbacks.get(transport) ?? 0) + count);
+        }
+      },
+    },
+    bind(h) {
+      sources.hub = h;
+    },
+    async render() {
+      registry ??= loadRegistry(sources).catch((e) => {
+        registry = undefined;
+        throw e;
+      });
+      const r = await registry;
+      return { contentType: r.contentType, body: await r.metrics() };
+    },
+  };
+}
+
+/** Import prom-client and register every metric, reading `sources` at scrape time. */
+async function loadRegistry(sources: Sources): Promise<Registry> {
+  const { default: client } = await import("prom-client");
   const registry = new client.Registry();
-  let hub: Hub | undefined;
   const perTransport = (
     name: string,
     help: string,
@@ -47,9 +101,9 @@ export function createMetrics(): Metrics {
       labelNames,
       registers: [registry],
       collect() {
-        if (!hub) return;
+        if (!sources.hub) return;
         this.reset();
-        for (const [t, v] of Object.entries(read(hub))) {
+        for (const [t, v] of Object.entries(read(sources.hub))) {
           // deno-lint-ignore no-explicit-any
           (this as any)[type === "counter" ? "inc" : "set"]({ transport: t, ...extra }, v);
         }
@@ -86,9 +140,9 @@ export function createMetrics(): Metrics {
       labelNames: ["transport"],
       registers: [registry],
       collect() {
-        if (!hub) return;
+        if (!sources.hub) return;
         this.reset();
-        for (const t of TRANSPORT_KINDS) this.inc({ transport: t }, hub.stats[msgs][t]);
+        for (const t of TRANSPORT_KINDS) this.inc({ transport: t }, sources.hub.stats[msgs][t]);
       },
     });
     new client.Counter({
@@ -97,9 +151,9 @@ export function createMetrics(): Metrics {
       labelNames: ["transport"],
       registers: [registry],
       collect() {
-        if (!hub) return;
+        if (!sources.hub) return;
         this.reset();
-        for (const t of TRANSPORT_KINDS) this.inc({ transport: t }, hub.stats[bytes][t]);
+        for (const t of TRANSPORT_KINDS) this.inc({ transport: t }, sources.hub.stats[bytes][t]);
       },
     });
   }
@@ -108,7 +162,7 @@ export function createMetrics(): Metrics {
     help: "Sessions, attached or within their grace period",
     registers: [registry],
     collect() {
-      if (hub) this.set(hub.sessionCount);
+      if (sources.hub) this.set(sources.hub.sessionCount);
     },
   });
   new client.Gauge({
@@ -116,7 +170,7 @@ export function createMetrics(): Metrics {
     help: "Channel subscriptions over all sessions",
     registers: [registry],
     collect() {
-      if (hub) this.set(hub.subscriptionCount);
+      if (sources.hub) this.set(sources.hub.subscriptionCount);
     },
   });
   new client.Counter({
@@ -124,9 +178,9 @@ export function createMetrics(): Metrics {
     help: "Sessions resumed after a drop or a transport switch",
     registers: [registry],
     collect() {
-      if (!hub) return;
+      if (!sources.hub) return;
       this.reset();
-      this.inc(hub.stats.sessionsResumed);
+      this.inc(sources.hub.stats.sessionsResumed);
     },
   });
   new client.Counter({
@@ -134,9 +188,9 @@ export function createMetrics(): Metrics {
     help: "Sessions that moved to another transport kind",
     registers: [registry],
     collect() {
-      if (!hub) return;
+      if (!sources.hub) return;
       this.reset();
-      this.inc(hub.stats.transportSwitches);
+      this.inc(sources.hub.stats.transportSwitches);
     },
   });
   new client.Counter({
@@ -145,37 +199,24 @@ export function createMetrics(): Metrics {
     labelNames: ["code"],
     registers: [registry],
     collect() {
-      if (!hub) return;
+      if (!sources.hub) return;
       this.reset();
-      for (const [code, n] of Object.entries(hub.stats.errors)) this.inc({ code }, n ?? 0);
+      for (const [code, n] of Object.entries(sources.hub.stats.errors)) this.inc({ code }, n ?? 0);
     },
   });
-  const fallbacks = new client.Counter({
+  new client.Counter({
     name: "switchyard_fallbacks_total",
     help: "Transports that failed on clients before the one they connected with",
     labelNames: ["transport"],
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, n] of sources.fallbacks) this.inc({ transport }, n);
+    },
   });
-  const latency = new client.Histogram({
-    name: "switchyard_request_duration_seconds",
-    help: "Time to handle a client request, by frame type",
-    labelNames: ["type"],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [registry],
-  });
+  // prom-client's types admit only its own metric classes; the registry only
+  // reads `name` and `type` and calls `get()` and `reset()`.
+  registry.registerMetric(sources.latency as unknown as Metric);
   client.collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
-  return {
-    observer: {
-      request: (type, seconds) => latency.observe({ type }, seconds),
-      connected: (transport, count) => {
-        if (count > 0) fallbacks.inc({ transport }, count);
-      },
-    },
-    bind(h) {
-      hub = h;
-    },
-    async render() {
-      return { contentType: registry.contentType, body: await registry.metrics() };
-    },
-  };
+  return registry;
 }

@@ -1,6 +1,8 @@
 /**
- * Private to src/tls: loads `@peculiar/x509` with the Reflect polyfill it needs and the
- * WebCrypto helpers the CA and the leaf share.
+ * Private to src/tls: everything that needs `@peculiar/x509`, loaded with the Reflect polyfill it
+ * requires. Together they cost about 130 ms and 25 MB, so this module is only ever loaded with a
+ * dynamic `import()`, when a certificate must be created or checked in full; a warm start that
+ * finds a matching `leaf.json` never loads it. Tests may import it statically.
  *
  * @module
  */
@@ -9,32 +11,18 @@
 // polyfill; ES modules evaluate in import order, so this must stay above the x509 import.
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
+import { ECDSA_P256, privateKeyFromPem, publicPointOf } from "./_keys.ts";
+import type { CertificateFacts } from "./_leaf_record.ts";
+import {
+  hashOfDer,
+  type LeafCertificate,
+  type SubjectAltName,
+  subjectAltName,
+} from "./leaf_certificate.ts";
 
 x509.cryptoProvider.set(crypto);
 
 export { x509 };
-
-/** Key and signature algorithm of every key here: what Chromium's `serverCertificateHashes` wants. */
-export const ECDSA_P256 = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-
-/** A new extractable ECDSA P-256 key pair. */
-export function generateKeyPair(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(ECDSA_P256, true, ["sign", "verify"]);
-}
-
-/** PEM PKCS#8 of a private key, the form `Deno.serve` and `Deno.QuicEndpoint` take. */
-export async function privateKeyToPem(key: CryptoKey): Promise<string> {
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", key);
-  return x509.PemConverter.encode(pkcs8, "PRIVATE KEY");
-}
-
-/** Imports a PEM PKCS#8 ECDSA P-256 private key; throws when the text is not one. */
-export function privateKeyFromPem(pem: string): Promise<CryptoKey> {
-  const structs = x509.PemConverter.decodeWithHeaders(pem);
-  const der = structs.find((s) => s.type === "PRIVATE KEY")?.rawData;
-  if (der === undefined) throw new Error("no PRIVATE KEY block");
-  return crypto.subtle.importKey("pkcs8", der, ECDSA_P256, true, ["sign"]);
-}
 
 /** Whether `privateKey` is the private half of the key in `certificate`. */
 export async function keyMatches(
@@ -45,4 +33,62 @@ export async function keyMatches(
   const probe = crypto.getRandomValues(new Uint8Array(32));
   const signature = await crypto.subtle.sign(ECDSA_P256, privateKey, probe);
   return crypto.subtle.verify(ECDSA_P256, publicKey, signature, probe);
+}
+
+/** Subject alternative names of a certificate, normalised; empty when it has none. */
+export function subjectAltNamesOf(cert: x509.X509Certificate): SubjectAltName[] {
+  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+  if (ext === null) return [];
+  return ext.names.items.flatMap((n) =>
+    n.type === "dns" || n.type === "ip" ? [subjectAltName(n.value)] : []
+  );
+}
+
+/** Builds a {@linkcode LeafCertificate} from a parsed certificate and its key PEM. */
+export async function toLeafCertificate(
+  cert: x509.X509Certificate,
+  keyPem: string,
+): Promise<LeafCertificate> {
+  return {
+    certPem: cert.toString("pem"),
+    keyPem,
+    hash: await hashOfDer(new Uint8Array(cert.rawData)),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+    hostnames: subjectAltNamesOf(cert).map((s) => s.value),
+  };
+}
+
+/**
+ * Parses a leaf from PEM text and checks that the key belongs to the certificate.
+ * Throws a plain Error on any problem: a bad leaf is replaced, never repaired.
+ */
+export async function parseLeafCertificate(
+  certPem: string,
+  keyPem: string,
+): Promise<{ cert: x509.X509Certificate; leaf: LeafCertificate }> {
+  const cert = new x509.X509Certificate(certPem);
+  const key = await privateKeyFromPem(keyPem);
+  if (!(await keyMatches(cert, key))) {
+    throw new Error("the leaf key does not match its certificate");
+  }
+  return { cert, leaf: await toLeafCertificate(cert, keyPem) };
+}
+
+/** What `leaf.json` records about a certificate (the CA's): hash, validity and public key. */
+export async function certificateFacts(certPem: string): Promise<CertificateFacts> {
+  const cert = new x509.X509Certificate(certPem);
+  const publicKey = await crypto.subtle.importKey(
+    "spki",
+    cert.publicKey.rawData,
+    ECDSA_P256,
+    true,
+    ["verify"],
+  );
+  return {
+    sha256: (await hashOfDer(new Uint8Array(cert.rawData))).base64,
+    notBefore: cert.notBefore.getTime(),
+    notAfter: cert.notAfter.getTime(),
+    publicKey: await publicPointOf(publicKey),
+  };
 }

@@ -6,22 +6,11 @@
  */
 
 import { join } from "node:path";
+import type { X509Certificate } from "@peculiar/x509";
 import { CertificateError } from "./certificate_error.ts";
 import { ensureCertDir, readTextIfExists, reason, writeTextAtomic } from "./_files.ts";
-import {
-  type LeafCertificate,
-  leafSubjectAltNames,
-  subjectAltNamesOf,
-  toLeafCertificate,
-} from "./leaf_certificate.ts";
-import {
-  ECDSA_P256,
-  generateKeyPair,
-  keyMatches,
-  privateKeyFromPem,
-  privateKeyToPem,
-  x509,
-} from "./_x509.ts";
+import { ECDSA_P256, generateKeyPair, privateKeyFromPem, privateKeyToPem } from "./_keys.ts";
+import { type LeafCertificate, leafSubjectAltNames } from "./leaf_certificate.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -53,9 +42,14 @@ export interface IssueOptions {
   now?: number;
 }
 
+/** The private constructor, for {@linkcode loadCertificateAuthority}; set by a static block. */
+let construct: (cert: X509Certificate, key: CryptoKey) => CertificateAuthority;
+
 /**
  * An ECDSA P-256 certificate authority with `CA:TRUE` and `keyCertSign`, valid ~10 years.
  * Clients that should trust the server without certificate hashes trust {@linkcode certPem}.
+ * Importing this module is cheap: the X.509 library (about 130 ms and 25 MB) is loaded with a
+ * dynamic `import()` when a CA is first opened or generated.
  *
  * @example
  * ```ts
@@ -66,10 +60,14 @@ export interface IssueOptions {
  * ```
  */
 export class CertificateAuthority {
-  readonly #cert: x509.X509Certificate;
+  readonly #cert: X509Certificate;
   readonly #key: CryptoKey;
 
-  private constructor(cert: x509.X509Certificate, key: CryptoKey) {
+  static {
+    construct = (cert, key) => new CertificateAuthority(cert, key);
+  }
+
+  private constructor(cert: X509Certificate, key: CryptoKey) {
     this.#cert = cert;
     this.#key = key;
   }
@@ -85,12 +83,6 @@ export class CertificateAuthority {
     const certPath = join(dir, CA_CERT_FILE);
     const keyPath = join(dir, CA_KEY_FILE);
     const fix = `delete the cert directory ${dir} to create a new CA`;
-    const unreadable = (path: string, what: string, detail: string, cause?: unknown) =>
-      new CertificateError(
-        "ERR_CA_UNREADABLE",
-        `Cannot read ${what} in ${path} (${detail}): ${fix}`,
-        { cause },
-      );
     const read = async (path: string, what: string) => {
       try {
         return await readTextIfExists(path);
@@ -111,40 +103,13 @@ export class CertificateAuthority {
       await writeTextAtomic(certPath, ca.certPem, 0o644);
       return ca;
     }
-    if (keyPem === undefined) throw unreadable(keyPath, "CA key", "file missing");
-    if (certPem === undefined) throw unreadable(certPath, "CA certificate", "file missing");
-
-    let cert: x509.X509Certificate;
-    try {
-      cert = new x509.X509Certificate(certPem);
-    } catch (error) {
-      throw unreadable(certPath, "CA certificate", "not a PEM certificate", error);
-    }
-    if (!cert.getExtension(x509.BasicConstraintsExtension)?.ca) {
-      throw unreadable(certPath, "CA certificate", "not a CA certificate");
-    }
-    let key: CryptoKey;
-    try {
-      key = await privateKeyFromPem(keyPem);
-    } catch (error) {
-      throw unreadable(keyPath, "CA key", "not a PEM PKCS#8 ECDSA P-256 key", error);
-    }
-    if (!(await keyMatches(cert, key))) {
-      throw unreadable(keyPath, "CA key", `does not match ${certPath}`);
-    }
-    if (now < cert.notBefore.getTime() || now >= cert.notAfter.getTime()) {
-      throw new CertificateError(
-        "ERR_CA_EXPIRED",
-        `Cannot use CA certificate in ${certPath}: valid only from ${cert.notBefore.toISOString()} ` +
-          `to ${cert.notAfter.toISOString()}: ${fix}`,
-      );
-    }
-    return new CertificateAuthority(cert, key);
+    return await loadCertificateAuthority(dir, { certPem, keyPem }, { now });
   }
 
   /** Creates a new CA in memory only (tests, or callers that persist it themselves). */
   static async generate(options: { now?: number } = {}): Promise<CertificateAuthority> {
     const now = options.now ?? Date.now();
+    const { x509 } = await import("./_x509.ts");
     const keys = await generateKeyPair();
     const notBefore = new Date(now - CLOCK_SKEW_MS);
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -193,6 +158,7 @@ export class CertificateAuthority {
       );
     }
     const sans = leafSubjectAltNames(options.hostnames);
+    const { x509, toLeafCertificate } = await import("./_x509.ts");
     // Whole seconds, as the certificate stores them, so notAfter - notBefore is exactly validityMs.
     const issuedAt = Math.floor((options.now ?? Date.now()) / 1000) * 1000;
     const notBefore = new Date(issuedAt - CLOCK_SKEW_MS);
@@ -223,6 +189,7 @@ export class CertificateAuthority {
    * checked here.
    */
   async verify(leaf: { certPem: string }, hostnames: readonly string[] = []): Promise<boolean> {
+    const { x509, subjectAltNamesOf } = await import("./_x509.ts");
     const cert = new x509.X509Certificate(leaf.certPem);
     if (cert.issuer !== this.#cert.subject) return false;
     const ok = await cert.verify({ publicKey: this.#cert.publicKey, signatureOnly: true });
@@ -238,4 +205,58 @@ export class CertificateAuthority {
 
 function uniqueSuffix(): string {
   return crypto.randomUUID().slice(0, 8);
+}
+
+/**
+ * The CA in the PEM texts of `ca.crt` and `ca.key` of `dir` (`undefined` for a missing file), with
+ * the checks and errors of {@linkcode CertificateAuthority.open} but no disk access. Not exported
+ * from mod.ts: the manager checks these texts cheaply at startup and builds the CA from them only
+ * when it must issue.
+ */
+export async function loadCertificateAuthority(
+  dir: string,
+  pems: { certPem: string | undefined; keyPem: string | undefined },
+  options: { now: number },
+): Promise<CertificateAuthority> {
+  const { certPem, keyPem } = pems;
+  const { now } = options;
+  const certPath = join(dir, CA_CERT_FILE);
+  const keyPath = join(dir, CA_KEY_FILE);
+  const fix = `delete the cert directory ${dir} to create a new CA`;
+  const unreadable = (path: string, what: string, detail: string, cause?: unknown) =>
+    new CertificateError(
+      "ERR_CA_UNREADABLE",
+      `Cannot read ${what} in ${path} (${detail}): ${fix}`,
+      { cause },
+    );
+  if (keyPem === undefined) throw unreadable(keyPath, "CA key", "file missing");
+  if (certPem === undefined) throw unreadable(certPath, "CA certificate", "file missing");
+
+  const { x509, keyMatches } = await import("./_x509.ts");
+  let cert: X509Certificate;
+  try {
+    cert = new x509.X509Certificate(certPem);
+  } catch (error) {
+    throw unreadable(certPath, "CA certificate", "not a PEM certificate", error);
+  }
+  if (!cert.getExtension(x509.BasicConstraintsExtension)?.ca) {
+    throw unreadable(certPath, "CA certificate", "not a CA certificate");
+  }
+  let key: CryptoKey;
+  try {
+    key = await privateKeyFromPem(keyPem);
+  } catch (error) {
+    throw unreadable(keyPath, "CA key", "not a PEM PKCS#8 ECDSA P-256 key", error);
+  }
+  if (!(await keyMatches(cert, key))) {
+    throw unreadable(keyPath, "CA key", `does not match ${certPath}`);
+  }
+  if (now < cert.notBefore.getTime() || now >= cert.notAfter.getTime()) {
+    throw new CertificateError(
+      "ERR_CA_EXPIRED",
+      `Cannot use CA certificate in ${certPath}: valid only from ${cert.notBefore.toISOString()} ` +
+        `to ${cert.notAfter.toISOString()}: ${fix}`,
+    );
+  }
+  return construct(cert, key);
 }

@@ -1,18 +1,51 @@
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import {
+  CA_CERT_FILE,
   CA_KEY_FILE,
+  CertificateAuthority,
   CertificateError,
   type CertificateHash,
   CertificateManager,
   LEAF_CERT_FILE,
   LEAF_KEY_FILE,
+  LEAF_RECORD_FILE,
   type LeafCertificate,
 } from "./mod.ts";
 import { deadline, withTempDir } from "./_testing.ts";
 
 const DAY_MS = 86_400_000;
 const TIMEOUT_MS = 10_000;
+const CHILD_TIMEOUT_MS = 60_000;
+
+/**
+ * Opens `dir` in a new Deno process and reports whether that loaded `@peculiar/x509`: it loads
+ * reflect-metadata first, which defines `Reflect.getMetadata`.
+ */
+async function openInChild(dir: string): Promise<{ x509Loaded: boolean; hash: string }> {
+  const code = `
+    const { CertificateManager } = await import(${JSON.stringify(import.meta.resolve("./mod.ts"))});
+    const certs = await CertificateManager.open({ dir: ${JSON.stringify(dir)} });
+    const x509Loaded = typeof Reflect.getMetadata === "function";
+    console.log(JSON.stringify({ x509Loaded, hash: certs.current.hash.base64 }));
+  `;
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    cwd: new URL("../..", import.meta.url), // the repository's deno.json maps the npm packages
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(CHILD_TIMEOUT_MS),
+  }).output();
+  const decoder = new TextDecoder();
+  assert.ok(success, decoder.decode(stderr));
+  return JSON.parse(decoder.decode(stdout));
+}
+
+/** Whether `leaf` verifies with the public key of the CA certificate `caPem` (node:crypto). */
+function signedBy(leaf: LeafCertificate, caPem: string): boolean {
+  return new X509Certificate(leaf.certPem).verify(new X509Certificate(caPem).publicKey);
+}
 
 /** A clock the test moves by hand. */
 function manualClock(start: number): { now: () => number; set(t: number): void } {
@@ -29,10 +62,130 @@ Deno.test("CertificateManager.open() creates the CA and leaf, and a second open(
     assert.equal(await Deno.readTextFile(join(dir, LEAF_CERT_FILE)), first.current.certPem);
     assert.deepEqual(first.hashes, [first.current.hash]);
 
+    assert.equal((await Deno.stat(join(dir, LEAF_RECORD_FILE))).mode! & 0o777, 0o644);
+
     const second = await CertificateManager.open({ dir });
     assert.equal(second.caCertPem, first.caCertPem);
-    assert.equal(second.current.hash.base64, first.current.hash.base64);
-    assert.equal(second.current.keyPem, first.current.keyPem);
+    assert.equal(second.caCertPem, await Deno.readTextFile(join(dir, CA_CERT_FILE)));
+    assert.deepEqual(second.current, first.current, "the warm start reads back the same leaf");
+  });
+});
+
+Deno.test("CertificateManager.open() of a warm cert directory loads no X.509 library", async () => {
+  await withTempDir(async (dir) => {
+    const created = await openInChild(dir);
+    assert.equal(created.x509Loaded, true, "creating the CA and the leaf loads it");
+    const warm = await openInChild(dir);
+    assert.deepEqual(warm, { x509Loaded: false, hash: created.hash });
+
+    await Deno.remove(join(dir, LEAF_RECORD_FILE));
+    const older = await openInChild(dir);
+    assert.deepEqual(older, { x509Loaded: true, hash: created.hash }, "no leaf.json: full check");
+    assert.deepEqual(await openInChild(dir), warm, "the full check wrote leaf.json again");
+  });
+});
+
+Deno.test("CertificateManager.open() checks in full and rewrites a leaf.json that is missing or does not match", async () => {
+  await withTempDir(async (dir) => {
+    const first = await CertificateManager.open({ dir });
+    const recordPath = join(dir, LEAF_RECORD_FILE);
+    const record = await Deno.readTextFile(recordPath);
+    const json = JSON.parse(record);
+    const otherHash = (await CertificateAuthority.generate()).certPem.slice(40, 84);
+    const tampered = [
+      JSON.stringify({ ...json, leaf: { ...json.leaf, sha256: otherHash } }),
+      JSON.stringify({ ...json, ca: { ...json.ca, sha256: otherHash } }),
+      JSON.stringify({ ...json, version: 2 }),
+      "{ not json",
+      undefined,
+    ];
+    for (const text of tampered) {
+      if (text === undefined) await Deno.remove(recordPath);
+      else await Deno.writeTextFile(recordPath, text);
+      const reopened = await CertificateManager.open({ dir });
+      assert.deepEqual(reopened.current, first.current, `reused with leaf.json ${text}`);
+      assert.equal(await Deno.readTextFile(recordPath), record, `rewritten after ${text}`);
+    }
+  });
+});
+
+Deno.test("CertificateManager.open() replaces a leaf from another CA, with or without its leaf.json", async () => {
+  await withTempDir(async (tmp) => {
+    const [mine, theirs] = [join(tmp, "mine"), join(tmp, "theirs")];
+    const own = await CertificateManager.open({ dir: mine });
+    const foreign = await CertificateManager.open({ dir: theirs });
+    for (
+      const files of [[LEAF_CERT_FILE, LEAF_KEY_FILE, LEAF_RECORD_FILE], [
+        LEAF_CERT_FILE,
+        LEAF_KEY_FILE,
+      ]]
+    ) {
+      await Deno.remove(join(mine, LEAF_RECORD_FILE)).catch(() => {});
+      for (const file of files) await Deno.copyFile(join(theirs, file), join(mine, file));
+      const reopened = await CertificateManager.open({ dir: mine });
+      assert.notEqual(reopened.current.hash.base64, foreign.current.hash.base64, files.join());
+      assert.equal(reopened.caCertPem, own.caCertPem);
+      assert.ok(signedBy(reopened.current, own.caCertPem), files.join());
+      assert.deepEqual((await CertificateManager.open({ dir: mine })).current, reopened.current);
+    }
+  });
+});
+
+Deno.test("CertificateManager.open() replaces a leaf whose key is not the certificate's, though leaf.json matches", async () => {
+  await withTempDir(async (tmp) => {
+    const [mine, theirs] = [join(tmp, "mine"), join(tmp, "theirs")];
+    const first = await CertificateManager.open({ dir: mine });
+    await CertificateManager.open({ dir: theirs });
+    await Deno.copyFile(join(theirs, LEAF_KEY_FILE), join(mine, LEAF_KEY_FILE));
+    const reopened = await CertificateManager.open({ dir: mine });
+    assert.notEqual(reopened.current.hash.base64, first.current.hash.base64);
+    assert.equal(await Deno.readTextFile(join(mine, LEAF_KEY_FILE)), reopened.current.keyPem);
+    assert.ok(signedBy(reopened.current, first.caCertPem));
+  });
+});
+
+Deno.test("CertificateManager.open() of a warm cert directory refuses a mismatched or expired CA as before", async () => {
+  await withTempDir(async (dir) => {
+    const first = await CertificateManager.open({ dir });
+    const keyPath = join(dir, CA_KEY_FILE);
+    const goodKey = await Deno.readTextFile(keyPath);
+    await Deno.copyFile(join(dir, LEAF_KEY_FILE), keyPath);
+    await assert.rejects(
+      () => CertificateManager.open({ dir }),
+      (error: CertificateError) =>
+        error.code === "ERR_CA_UNREADABLE" &&
+        error.message.includes(`does not match ${join(dir, CA_CERT_FILE)}`),
+    );
+    await Deno.remove(keyPath);
+    await assert.rejects(
+      () => CertificateManager.open({ dir }),
+      (error: CertificateError) =>
+        error.code === "ERR_CA_UNREADABLE" && error.message.includes("file missing"),
+    );
+    await Deno.writeTextFile(keyPath, goodKey);
+    const later = first.current.notBefore.getTime() + 11 * 365 * DAY_MS;
+    await assert.rejects(
+      () => CertificateManager.open({ dir, now: () => later }),
+      (error: CertificateError) => error.code === "ERR_CA_EXPIRED",
+    );
+    assert.deepEqual((await CertificateManager.open({ dir })).current, first.current);
+  });
+});
+
+Deno.test("CertificateManager.renewIfDue() after a warm open issues with the CA read at open", async () => {
+  await withTempDir(async (dir) => {
+    const clock = manualClock(Date.UTC(2030, 5, 1));
+    await CertificateManager.open({ dir, now: clock.now });
+    const warm = await CertificateManager.open({ dir, now: clock.now });
+    const old = warm.current;
+    // Files changed after open are seen at the next start, not by a running manager.
+    await Deno.remove(join(dir, CA_CERT_FILE));
+    await Deno.remove(join(dir, CA_KEY_FILE));
+    clock.set(old.notAfter.getTime() - DAY_MS);
+    assert.equal(await warm.renewIfDue(), true);
+    assert.notEqual(warm.current.hash.base64, old.hash.base64);
+    assert.ok(signedBy(warm.current, warm.caCertPem));
+    await assert.rejects(() => Deno.stat(join(dir, CA_KEY_FILE)), Deno.errors.NotFound);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 
 import { CertificateError } from "./certificate_error.ts";
-import { keyMatches, privateKeyFromPem, x509 } from "./_x509.ts";
+import { pemDecode } from "./_pem.ts";
 
 /** Hostnames every leaf covers; extra ones are added after these. */
 export const DEFAULT_HOSTNAMES: readonly string[] = ["localhost", "127.0.0.1", "::1"];
@@ -91,6 +91,8 @@ export function leafSubjectAltNames(extra: readonly string[] = []): SubjectAltNa
 
 /**
  * SHA-256 of a PEM certificate's DER, as WebTransport's `serverCertificateHashes` wants it.
+ * Rejects when `certPem` holds no `CERTIFICATE` block; the DER itself is hashed, not parsed, so
+ * this needs no X.509 library.
  *
  * @example
  * ```ts ignore
@@ -100,51 +102,12 @@ export function leafSubjectAltNames(extra: readonly string[] = []): SubjectAltNa
  * new WebTransport("https://127.0.0.1:4433/", { serverCertificateHashes: [hash] });
  * ```
  */
-export function certificateHash(certPem: string): Promise<CertificateHash> {
-  return hashOf(new x509.X509Certificate(certPem));
+export async function certificateHash(certPem: string): Promise<CertificateHash> {
+  return await hashOfDer(pemDecode(certPem, "CERTIFICATE"));
 }
 
-async function hashOf(cert: x509.X509Certificate): Promise<CertificateHash> {
-  const value = new Uint8Array(await cert.getThumbprint("SHA-256"));
+/** SHA-256 of a certificate's DER bytes. */
+export async function hashOfDer(der: Uint8Array<ArrayBuffer>): Promise<CertificateHash> {
+  const value = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
   return { algorithm: "sha-256", value, base64: value.toBase64() };
-}
-
-/** Subject alternative names of a certificate, normalised; empty when it has none. */
-export function subjectAltNamesOf(cert: x509.X509Certificate): SubjectAltName[] {
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  if (ext === null) return [];
-  return ext.names.items.flatMap((n) =>
-    n.type === "dns" || n.type === "ip" ? [subjectAltName(n.value)] : []
-  );
-}
-
-/** Builds a {@linkcode LeafCertificate} from a parsed certificate and its key PEM. */
-export async function toLeafCertificate(
-  cert: x509.X509Certificate,
-  keyPem: string,
-): Promise<LeafCertificate> {
-  return {
-    certPem: cert.toString("pem"),
-    keyPem,
-    hash: await hashOf(cert),
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    hostnames: subjectAltNamesOf(cert).map((s) => s.value),
-  };
-}
-
-/**
- * Parses a leaf from PEM text and checks that the key belongs to the certificate.
- * Throws a plain Error on any problem: a bad leaf is replaced, never repaired.
- */
-export async function parseLeafCertificate(
-  certPem: string,
-  keyPem: string,
-): Promise<{ cert: x509.X509Certificate; leaf: LeafCertificate }> {
-  const cert = new x509.X509Certificate(certPem);
-  const key = await privateKeyFromPem(keyPem);
-  if (!(await keyMatches(cert, key))) {
-    throw new Error("the leaf key does not match its certificate");
-  }
-  return { cert, leaf: await toLeafCertificate(cert, keyPem) };
 }

@@ -39,6 +39,7 @@ export {
   DEFAULT_RENEW_BEFORE_MS,
   LEAF_CERT_FILE,
   LEAF_KEY_FILE,
+  LEAF_RECORD_FILE,
   type RenewListener,
 } from "./certificate_manager.ts";
 export {
