@@ -182,11 +182,63 @@ Deno.test("switchyard dev examples/site (the README's command) serves the site w
     const css = await fetch(new URL("style.css", url));
     assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
     await css.body?.cancel();
+    const res = await fetch(url);
+    await res.body?.cancel();
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("x-frame-options"), "SAMEORIGIN");
+    assert.equal(
+      res.headers.get("content-security-policy"),
+      "object-src 'none'; base-uri 'self'; frame-ancestors 'self'",
+    );
+    assert.equal(res.headers.get("access-control-allow-origin"), null, "CORS is off by default");
   } finally {
     child.kill("SIGTERM");
     await child.status;
     await out.cancel().catch(() => {});
     await child.stderr.cancel().catch(() => {});
     await Deno.remove(certDir, { recursive: true });
+  }
+});
+
+Deno.test("switchyard dev --open opens the page; --csp serves the policy with the client's needs", async () => {
+  const certDir = await Deno.makeTempDir();
+  const bin = await Deno.makeTempDir();
+  const opened = `${bin}/opened.txt`;
+  // A stand-in for xdg-open that writes down what it was asked to open.
+  await Deno.writeTextFile(`${bin}/xdg-open`, `#!/bin/sh\necho "$@" > ${opened}\n`, {
+    mode: 0o755,
+  });
+  const site = new URL("../examples/site", import.meta.url).pathname;
+  const child = cli(
+    ["dev", site, "--port", "0", "--cert-dir", certDir, "--open", "--csp", "default-src 'self'"],
+    { PATH: `${bin}:${Deno.env.get("PATH")}` },
+  ).spawn();
+  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const line = await waitForLine(out, (l) => l.includes("Local"), []);
+    const url = line.trim().split(/\s+/).at(-1)!;
+    const deadline = Date.now() + 10_000;
+    let text: string | undefined;
+    while (text === undefined && Date.now() < deadline) {
+      text = await Deno.readTextFile(opened).catch(() => undefined);
+      if (text === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(text?.trim(), url, "the browser is opened on the Local URL");
+    const res = await fetch(url);
+    await res.body?.cancel();
+    const origin = new URL(url).origin;
+    const port = new URL(url).port;
+    assert.equal(
+      res.headers.get("content-security-policy"),
+      `default-src 'self'; script-src 'self' ${origin}/switchyard/dev.js; ` +
+        `connect-src 'self' ${origin} ${origin.replace("http", "ws")} https://*:${port}`,
+    );
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await out.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    await Deno.remove(certDir, { recursive: true });
+    await Deno.remove(bin, { recursive: true });
   }
 });

@@ -15,7 +15,7 @@ interface DevProcess {
   stop(): Promise<void>;
 }
 
-async function startDev(): Promise<DevProcess> {
+async function startDev(extraArgs: readonly string[] = []): Promise<DevProcess> {
   const dir = await Deno.makeTempDir({ prefix: "switchyard-site-" });
   const certDir = await Deno.makeTempDir({ prefix: "switchyard-certs-" });
   await Deno.writeTextFile(
@@ -39,6 +39,7 @@ async function startDev(): Promise<DevProcess> {
       "0",
       "--cert-dir",
       certDir,
+      ...extraArgs,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -78,13 +79,17 @@ async function startDev(): Promise<DevProcess> {
 }
 
 /** A test with a running `switchyard dev` and a headless Chromium, both stopped after. */
-function devTest(name: string, fn: (dev: DevProcess, browser: Browser) => Promise<void>): void {
+function devTest(
+  name: string,
+  fn: (dev: DevProcess, browser: Browser) => Promise<void>,
+  args: readonly string[] = [],
+): void {
   Deno.test({
     name,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      const dev = await startDev();
+      const dev = await startDev(args);
       const browser = await launchBrowser();
       try {
         await fn(dev, browser);
@@ -261,3 +266,42 @@ devTest("switchyard dev: /events is read by a plain EventSource", async (dev, br
   const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
   assert.deepEqual(seen, ['css {"paths":["style.css"]}']);
 });
+
+devTest(
+  "switchyard dev --csp: a strict page policy still lets live reload in, over WebTransport",
+  async (dev, browser) => {
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await page.goto(dev.url);
+    assert.equal(await connected(page), "webtransport");
+    await Deno.writeTextFile(
+      `${dev.dir}/index.html`,
+      (await Deno.readTextFile(`${dev.dir}/index.html`)).replace(">one<", ">strict<"),
+    );
+    // Function predicates: a string one would be an eval, which the policy refuses.
+    await page.waitForFunction(
+      (text) =>
+        (globalThis as unknown as {
+          document: { getElementById(id: string): { textContent: string | null } | null };
+        })
+          .document.getElementById("h")?.textContent === text,
+      "strict",
+      { timeout: 5_000 },
+    );
+    assert.deepEqual(violations, [], "live reload itself trips no CSP violation");
+    // The page's own inline script is still refused: the policy is the user's, not loosened.
+    const inline = await page.evaluate(() => {
+      // deno-lint-ignore no-explicit-any
+      const doc = (globalThis as any).document;
+      const s = doc.createElement("script");
+      s.textContent = "globalThis.inlineRan = true";
+      doc.head.append(s);
+      return (globalThis as unknown as { inlineRan?: boolean }).inlineRan ?? false;
+    });
+    assert.equal(inline, false);
+  },
+  ["--csp", "default-src 'self'"],
+);

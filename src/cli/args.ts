@@ -110,6 +110,14 @@ export const DEV_FLAGS: readonly CliFlag[] = [
   { name: "json-logs", doc: "Log JSON lines instead of text", config: false, commands: ["dev"] },
   { name: "cors", doc: "Allow any origin to fetch files (CORS)", config: false, commands: ["dev"] },
   {
+    name: "csp",
+    arg: "policy",
+    doc:
+      "Serve pages with this Content-Security-Policy (plus what live reload needs); off for none",
+    config: false,
+    commands: ["dev"],
+  },
+  {
     name: "ignore",
     arg: "globs",
     doc: "More paths not to watch, comma-separated (e.g. dist/**,*.log)",

@@ -94,6 +94,7 @@ async function dev(
     inject: options["no-inject"] !== true,
     ignore: typeof options.ignore === "string" ? options.ignore.split(",") : [],
     cors: options.cors === true,
+    csp: typeof options.csp === "string" ? options.csp : undefined,
     report,
     log,
   });

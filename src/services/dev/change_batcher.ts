@@ -54,8 +54,17 @@ export interface BatchClock {
 export interface ChangeBatcherOptions {
   /** Called once per batch, in order. Events pushed from inside it go into the next batch. */
   onBatch(batch: ChangeBatch): void;
-  /** Quiet time after the last event before a batch is emitted. Default 10 ms. */
+  /**
+   * Quiet time after the last event before a batch is emitted. Default 3 ms: the events of one
+   * save (truncate, write, or write a temp file and rename it) come well within it.
+   */
   quietMs?: number;
+  /**
+   * Quiet time instead of `quietMs` while some path's latest event is a removal. Default 60 ms:
+   * editors that save by deleting and re-creating a file (or moving it away first) would
+   * otherwise reload the page into a 404 between the two steps.
+   */
+  removalQuietMs?: number;
   /** Longest wait after the first event of a batch, so a steady stream still flushes. Default 100 ms. */
   maxWaitMs?: number;
   /** Default: `Date.now`, `setTimeout` and `clearTimeout` of `globalThis`. */
@@ -71,6 +80,8 @@ const SYSTEM_CLOCK: BatchClock = {
 interface Pending {
   paths: Set<string>;
   css: boolean;
+  /** Paths whose latest event is a removal. */
+  removed: Set<string>;
   firstAt: number;
   lastAt: number;
   /** Clock time of the first event: the max-wait deadline counts from here. */
@@ -80,8 +91,8 @@ interface Pending {
 /**
  * Debounces file events into {@linkcode ChangeBatch}es.
  *
- * A batch is emitted when no event has arrived for `quietMs`, or `maxWaitMs` after its first
- * event, whichever is sooner. No event is dropped: each lands in exactly one batch, and batches
+ * A batch is emitted when no event has arrived for `quietMs` (`removalQuietMs` while a path's
+ * latest event is a removal), or `maxWaitMs` after its first event, whichever is sooner. No event is dropped: each lands in exactly one batch, and batches
  * are emitted in order.
  *
  * @example
@@ -90,12 +101,13 @@ interface Pending {
  * const batcher = new ChangeBatcher({ onBatch: (batch) => console.log(batch.kind, batch.paths) });
  * batcher.push({ path: "index.html", kind: "modify", at: Date.now() });
  * batcher.push({ path: "style.css", kind: "modify", at: Date.now() });
- * // ~10 ms later: reload [ "index.html", "style.css" ]
+ * // ~3 ms later: reload [ "index.html", "style.css" ]
  * ```
  */
 export class ChangeBatcher {
   #onBatch: (batch: ChangeBatch) => void;
   #quietMs: number;
+  #removalQuietMs: number;
   #maxWaitMs: number;
   #clock: BatchClock;
   #pending: Pending | undefined;
@@ -104,7 +116,8 @@ export class ChangeBatcher {
 
   constructor(options: ChangeBatcherOptions) {
     this.#onBatch = options.onBatch;
-    this.#quietMs = Math.max(0, options.quietMs ?? 10);
+    this.#quietMs = Math.max(0, options.quietMs ?? 3);
+    this.#removalQuietMs = Math.max(this.#quietMs, options.removalQuietMs ?? 60);
     this.#maxWaitMs = Math.max(this.#quietMs, options.maxWaitMs ?? 100);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
   }
@@ -120,14 +133,24 @@ export class ChangeBatcher {
     const now = this.#clock.now();
     let pending = this.#pending;
     if (!pending) {
-      pending = { paths: new Set(), css: true, firstAt: event.at, lastAt: event.at, openedAt: now };
+      pending = {
+        paths: new Set(),
+        css: true,
+        removed: new Set(),
+        firstAt: event.at,
+        lastAt: event.at,
+        openedAt: now,
+      };
       this.#pending = pending;
     }
     pending.paths.add(event.path);
+    if (event.kind === "remove") pending.removed.add(event.path);
+    else pending.removed.delete(event.path);
     if (event.kind === "remove" || !isCss(event.path)) pending.css = false;
     pending.firstAt = Math.min(pending.firstAt, event.at);
     pending.lastAt = Math.max(pending.lastAt, event.at);
-    const deadline = Math.min(now + this.#quietMs, pending.openedAt + this.#maxWaitMs);
+    const quiet = pending.removed.size > 0 ? this.#removalQuietMs : this.#quietMs;
+    const deadline = Math.min(now + quiet, pending.openedAt + this.#maxWaitMs);
     this.#schedule(Math.max(0, deadline - now));
   }
 

@@ -63,48 +63,76 @@ function setup(options: Partial<ChangeBatcherOptions> = {}) {
   return { clock, batches, batcher, push };
 }
 
-Deno.test("ChangeBatcher emits one batch after 10 ms of quiet", () => {
+Deno.test("ChangeBatcher emits one batch after 3 ms of quiet", () => {
   const { clock, batches, push } = setup();
   push("index.html");
-  clock.advance(9);
+  clock.advance(1);
+  push("index.html", "rename");
+  clock.advance(2);
   assert.equal(batches.length, 0);
   clock.advance(1);
   assert.deepEqual(batches, [
-    { kind: "reload", paths: ["index.html"], firstAt: 0, lastAt: 0, emittedAt: 10 },
+    { kind: "reload", paths: ["index.html"], firstAt: 0, lastAt: 1, emittedAt: 4 },
   ]);
+});
+
+Deno.test("ChangeBatcher waits longer while a file is removed, for the editor to write it back", () => {
+  const { clock, batches, push } = setup();
+  push("index.html", "remove");
+  clock.advance(30);
+  assert.equal(batches.length, 0, "no reload into a 404 between the delete and the write");
+  push("index.html", "create");
+  clock.advance(3);
+  assert.deepEqual(batches.map((b) => [b.kind, b.paths, b.emittedAt]), [
+    ["reload", ["index.html"], 33],
+  ]);
+  push("gone.html", "remove");
+  clock.advance(59);
+  assert.equal(batches.length, 1);
+  clock.advance(1);
+  assert.deepEqual(batches[1].paths, ["gone.html"], "a file that stays deleted still reloads");
 });
 
 Deno.test("ChangeBatcher sends css when only stylesheets changed", () => {
   const { clock, batches, push } = setup();
   push("a.css", "modify");
-  clock.advance(3);
+  clock.advance(2);
   push("sub/B.CSS", "create");
-  clock.advance(3);
+  clock.advance(2);
   push("a.css", "rename");
   clock.advance(10);
   assert.equal(batches.length, 1);
   assert.equal(batches[0].kind, "css");
   assert.deepEqual(batches[0].paths, ["a.css", "sub/B.CSS"]);
   assert.equal(batches[0].firstAt, 0);
-  assert.equal(batches[0].lastAt, 6);
+  assert.equal(batches[0].lastAt, 4);
 });
 
 Deno.test("ChangeBatcher reloads when an HTML and a CSS save are 5 ms apart", () => {
-  const { clock, batches, push } = setup();
+  for (const order of [["style.css", "index.html"], ["index.html", "style.css"]]) {
+    const { clock, batches, push } = setup();
+    push(order[0]);
+    clock.advance(5);
+    push(order[1]);
+    clock.advance(100);
+    assert.ok(batches.some((b) => b.kind === "reload"), `${order}: the page reloads`);
+    assert.deepEqual(batches.flatMap((b) => b.paths), order, "each save is announced");
+  }
+  const { clock, batches, push } = setup({ quietMs: 10 });
   push("style.css");
   clock.advance(5);
   push("index.html");
   clock.advance(100);
-  assert.equal(batches.length, 1);
-  assert.equal(batches[0].kind, "reload");
-  assert.deepEqual(batches[0].paths, ["style.css", "index.html"]);
+  assert.deepEqual(batches.map((b) => [b.kind, b.paths]), [
+    ["reload", ["style.css", "index.html"]],
+  ]);
 });
 
 Deno.test("ChangeBatcher reloads when a stylesheet is removed", () => {
   const { clock, batches, push } = setup();
   push("a.css", "modify");
   push("b.css", "remove");
-  clock.advance(10);
+  clock.advance(60);
   assert.equal(batches[0].kind, "reload");
 });
 
@@ -138,7 +166,7 @@ Deno.test("ChangeBatcher puts an event pushed during onBatch into the next batch
     },
   });
   batcher.push({ path: "index.html", kind: "modify", at: 0 });
-  clock.advance(10);
+  clock.advance(3);
   assert.deepEqual(batches.map((b) => [b.kind, b.paths]), [["reload", ["index.html"]]]);
   clock.advance(10);
   assert.deepEqual(batches.map((b) => [b.kind, b.paths]), [

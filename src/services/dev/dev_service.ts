@@ -15,6 +15,7 @@ import { type ChangeBatch, ChangeBatcher } from "./change_batcher.ts";
 import { ChangeFeed } from "./change_feed.ts";
 import { FileWatcher } from "./file_watcher.ts";
 import { devSnippet, injectClient } from "./inject.ts";
+import { devCsp } from "./csp.ts";
 import { createStaticServer, type StaticHandler } from "../../http/static_server.ts";
 
 /** The channel change events are published on. */
@@ -43,6 +44,11 @@ export interface DevOptions {
   ignore?: readonly string[];
   /** Add `Access-Control-Allow-Origin: *` to files. */
   cors?: boolean;
+  /**
+   * The pages' `Content-Security-Policy`: the page's own policy, to which the client's needs are
+   * added; `"off"` for none. Default: `DEFAULT_DEV_CSP` of csp.ts.
+   */
+  csp?: string;
   /** Where one line per change goes (the terminal). */
   report?: (line: string, fields: Record<string, unknown>) => void;
   log: Logger;
@@ -58,6 +64,7 @@ export class DevService {
   #batcher: ChangeBatcher;
   #watcher: FileWatcher | undefined;
   #options: DevOptions;
+  #quicPort: number | undefined;
   #publishing: Promise<void> = Promise.resolve();
   /** Recent batches by offset, to time their arrival in each page. */
   #recent = new Map<number, { firstAt: number; pages: Set<string> }>();
@@ -87,6 +94,7 @@ export class DevService {
    */
   static async start(hub: Hub, server: HttpServer, options: DevOptions): Promise<DevService> {
     const service = new DevService(hub, options);
+    service.#quicPort = server.quicPort;
     const { top } = await hub.history(DEV_CHANNEL, { limit: 0 });
     service.#position = top;
     server.addRoute("GET", DEV_CLIENT_PATH, () => service.#bundle.response());
@@ -115,6 +123,15 @@ export class DevService {
   async serve(req: Request): Promise<Response> {
     const res = await this.#files(req);
     if (this.#options.cors) res.headers.set("access-control-allow-origin", "*");
+    const { csp } = this.#options;
+    if (csp !== "off" && res.headers.get("content-type")?.startsWith("text/html")) {
+      const policy = devCsp(csp, {
+        origin: new URL(req.url).origin,
+        scriptPath: DEV_CLIENT_PATH,
+        quicPort: this.#quicPort,
+      });
+      res.headers.set("content-security-policy", policy);
+    }
     return res;
   }
 
