@@ -176,14 +176,21 @@ function command(name: DevServerName, dir: string, port: number, certDir: string
  * Start `name` on a fresh copy of the site and resolve once `GET /` answers
  * `200` (that time is `startupMs`); throws after `timeoutMs`.
  */
-export async function startDevServer(name: DevServerName, timeoutMs = 30_000): Promise<DevServer> {
+export async function startDevServer(
+  name: DevServerName,
+  options: { timeoutMs?: number; certDir?: string } = {},
+): Promise<DevServer> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const dir = await makeSite();
-  const certDir = await Deno.makeTempDir({ prefix: "switchyard-dev-bench-certs-" });
+  // A given cert dir is the caller's to keep (a warm start); else a fresh one is made and removed.
+  const ownCerts = options.certDir === undefined;
+  const certDir = options.certDir ??
+    await Deno.makeTempDir({ prefix: "switchyard-dev-bench-certs-" });
   const port = freePort();
   const { cmd, cwd, args } = command(name, dir, port, certDir);
   const cleanup = async () => {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-    await Deno.remove(certDir, { recursive: true }).catch(() => {});
+    if (ownCerts) await Deno.remove(certDir, { recursive: true }).catch(() => {});
   };
   const t0 = performance.now();
   const child = spawn(cmd, { args, cwd, stdout: true, env: { NO_COLOR: "1", FORCE_COLOR: "0" } });
