@@ -51,6 +51,8 @@ export interface Credentials {
   channels: string[];
   /** The `info` claim, passed through untouched to presence and join events. */
   info?: unknown;
+  /** Every claim of the token, for services that grant by their own claim (sync reads `docs`). */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 /** What a verified subscription token grants beyond the subscription itself. */

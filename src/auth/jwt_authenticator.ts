@@ -94,6 +94,7 @@ class JwtAuthenticator implements Authenticator {
       channels: [...channels],
       ...expiry(claims),
       ...("info" in claims ? { info: claims.info } : {}),
+      claims: { ...claims },
     };
   }
 

@@ -9,15 +9,18 @@ for (const alg of ["HS256", "HS384", "HS512"]) {
     const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET });
     const exp = now() + 600;
     const token = await signToken(
-      { sub: "alice", exp, channels: ["news:sport"], info: { name: "Alice" } },
+      { sub: "alice", exp, channels: ["news:sport"], info: { name: "Alice" }, docs: { "a": "r" } },
       { secret: SECRET, alg },
     );
-    assert.deepEqual(await auth.connect(token), {
+    const { claims, ...creds } = await auth.connect(token);
+    assert.deepEqual(creds, {
       user: "alice",
       expiresAt: exp * 1000,
       channels: ["news:sport"],
       info: { name: "Alice" },
     });
+    assert.deepEqual(claims?.docs, { a: "r" }, "services read their own claims");
+    assert.equal(claims?.sub, "alice");
   });
 }
 

@@ -18,6 +18,11 @@ export interface Credentials {
   channels: string[];
   /** Application data attached to the user, shared with presence and publications. */
   info?: unknown;
+  /**
+   * The token's other claims, for services that grant by claim (document sync reads `docs`).
+   * Never sent to clients.
+   */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 /**

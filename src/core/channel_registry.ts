@@ -62,6 +62,16 @@ export class ChannelRegistry {
     channel: string,
     token: string | undefined,
   ): Promise<NamespaceOptions> {
+    const ns = await this.#authorizeRule(session, channel, token);
+    await ns.guard?.(channel, { user: session.user, session: session.id, claims: session.claims });
+    return ns;
+  }
+
+  async #authorizeRule(
+    session: Session,
+    channel: string,
+    token: string | undefined,
+  ): Promise<NamespaceOptions> {
     const ns = this.#o.namespaces.resolve(channel);
     const users = channelUsers(channel);
     if (users) {

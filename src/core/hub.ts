@@ -89,6 +89,8 @@ export interface RpcContext {
   info?: unknown;
   /** The transport the call came over. */
   transport: TransportKind | null;
+  /** The token's claims; `{}` for anonymous. */
+  claims: Readonly<Record<string, unknown>>;
 }
 
 /** A server-side RPC method. Throw a `SwitchyardError` to reply with its code. */
@@ -418,6 +420,7 @@ export class Hub {
         expiresAt: creds.expiresAt,
         channelsClaim: creds.channels,
         info: creds.info,
+        claims: creds.claims,
         dedupeWindow: this.#o.session.dedupeWindow,
         publishRate: this.#o.limits.publishRate,
         publishBurst: this.#o.limits.publishBurst,
@@ -427,6 +430,7 @@ export class Hub {
     } else {
       session.expiresAt = creds.expiresAt;
       session.channelsClaim = claimSet(creds.channels);
+      session.claims = creds.claims ?? {};
     }
     this.#pending.delete(state);
     state.session = session;

@@ -368,3 +368,53 @@ function byUser(): Authenticator {
     subscribe: () => Promise.resolve({}),
   };
 }
+
+Deno.test("A namespace guard sees the token's claims and can refuse; RPCs get the claims too", async () => {
+  const seen: unknown[] = [];
+  const claimsOf: Record<string, Record<string, unknown>> = {
+    alice: { sub: "alice", docs: { "notes/*": "rw" } },
+  };
+  const authenticator: Authenticator = {
+    connect: (token) =>
+      Promise.resolve(
+        token
+          ? { user: token, channels: [], claims: claimsOf[token] ?? {} }
+          : { user: "", channels: [] },
+      ),
+    subscribe: () => Promise.reject(new SwitchyardError("ERR_FORBIDDEN", "no")),
+  };
+  const { hub, connect } = await makeHub({
+    authenticator,
+    namespaces: {
+      doc: {
+        guard: (channel, who) => {
+          seen.push([channel, who.user, who.claims]);
+          const docs = who.claims.docs as Record<string, string> | undefined;
+          if (!docs || !channel.startsWith("doc:notes/")) {
+            throw new SwitchyardError("ERR_FORBIDDEN", `No access to ${channel}`);
+          }
+        },
+      },
+    },
+  });
+  hub.rpc("whoami", (_data, ctx) => ctx.claims);
+  const alice = await connect({ token: "alice" });
+  const anon = await connect();
+  alice.conn.push({ type: "subscribe", id: 2, channel: "doc:notes/a" });
+  assert.equal((await alice.conn.reply(2)).type, "reply");
+  alice.conn.push({ type: "subscribe", id: 3, channel: "doc:secret" });
+  assert.equal(
+    (await alice.conn.reply(3) as { error?: { code: string } }).error?.code,
+    "ERR_FORBIDDEN",
+  );
+  anon.conn.push({ type: "subscribe", id: 2, channel: "doc:notes/a" });
+  assert.equal(
+    (await anon.conn.reply(2) as { error?: { code: string } }).error?.code,
+    "ERR_FORBIDDEN",
+  );
+  assert.deepEqual(seen[0], ["doc:notes/a", "alice", claimsOf.alice]);
+  assert.deepEqual(seen[2], ["doc:notes/a", "", {}]);
+  alice.conn.push({ type: "rpc", id: 4, seq: 1, method: "whoami", data: null });
+  assert.deepEqual((await alice.conn.reply(4) as { result?: unknown }).result, claimsOf.alice);
+  await hub.shutdown();
+});

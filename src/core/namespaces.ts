@@ -28,6 +28,18 @@ export interface NamespaceOptions {
   subscribe: SubscribeRule;
   /** Replay missed publications on resubscribe. */
   recover: boolean;
+  /**
+   * A service's own check, run after the rule above allowed a client subscription: throw a
+   * `SwitchyardError` (e.g. `ERR_FORBIDDEN`) to refuse. Document sync grants by `docs` claim here.
+   */
+  guard?: (channel: string, who: SubscriberInfo) => void | Promise<void>;
+}
+
+/** Who is subscribing, for a {@linkcode NamespaceOptions.guard}. */
+export interface SubscriberInfo {
+  user: string;
+  session: string;
+  claims: Readonly<Record<string, unknown>>;
 }
 
 /** Defaults for a namespace that sets nothing. */

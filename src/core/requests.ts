@@ -127,6 +127,7 @@ export class Requests {
           }
           session.expiresAt = creds.expiresAt;
           session.channelsClaim = claimSet(creds.channels);
+          session.claims = creds.claims ?? {};
           return { expires: creds.expiresAt };
         });
         this.#c.sendTo(session, { type: "reply", id: frame.id, ...reply });
@@ -221,6 +222,7 @@ export class Requests {
       user: session.user,
       info: session.info.info,
       transport: session.transport,
+      claims: session.claims,
     });
   }
 

@@ -33,6 +33,7 @@ export interface SessionInit {
   expiresAt?: number;
   channelsClaim: string[];
   info?: unknown;
+  claims?: Readonly<Record<string, unknown>>;
   dedupeWindow: number;
   publishRate: number;
   publishBurst: number;
@@ -60,6 +61,8 @@ export class Session {
   readonly info: ClientInfo;
   expiresAt: number | undefined;
   channelsClaim: ReadonlySet<string>;
+  /** The token's claims (refreshed with the token); `{}` for anonymous. */
+  claims: Readonly<Record<string, unknown>>;
   readonly subs = new Map<string, Subscription>();
   readonly applied: SequenceWindow;
   readonly bucket: TokenBucket;
@@ -77,6 +80,7 @@ export class Session {
     this.lineage = init.lineage;
     this.expiresAt = init.expiresAt;
     this.channelsClaim = claimSet(init.channelsClaim);
+    this.claims = init.claims ?? {};
     this.info = init.info === undefined
       ? { user: init.user, client: init.id }
       : { user: init.user, client: init.id, info: init.info };
