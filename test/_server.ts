@@ -8,6 +8,7 @@
 import { startSwitchyard, type Switchyard } from "../src/app/mod.ts";
 import { loadConfig } from "../src/config/mod.ts";
 import { createLogger } from "../src/ops/logger.ts";
+import type { NamespaceOptions } from "../src/core/mod.ts";
 
 /** A running test server. */
 export interface TestServer {
@@ -29,6 +30,8 @@ export interface TestServerOptions {
   flags?: Record<string, string | boolean>;
   /** Environment (SWITCHYARD_*). */
   env?: Record<string, string>;
+  /** Namespaces a service adds (passed to `startSwitchyard`). */
+  namespaces?: Record<string, NamespaceOptions>;
 }
 
 const DEFAULT_TOML = `
@@ -59,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       config: "/virtual/switchyard.toml",
       ...options.flags,
     },
-    env: options.env ?? {},
+    env: { SWITCHYARD_SYNC_DATABASE: `${certDir}/sync.db`, ...options.env },
     cwd: Deno.cwd(),
     readFile: (path) =>
       path.endsWith("/virtual/switchyard.toml")
@@ -68,6 +71,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   const app = await startSwitchyard(config, {
     log: createLogger({ level: config.logLevel, format: "pretty" }),
+    namespaces: options.namespaces,
   });
   app.hub.rpc("echo", (data) => data);
   const caPem = await Deno.readTextFile(`${certDir}/ca.crt`).catch(() => "");

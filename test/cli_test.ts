@@ -9,7 +9,8 @@ const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
 function cli(args: string[], env: Record<string, string> = {}) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--unstable-net", MAIN, ...args],
-    env: { NO_COLOR: "1", ...env },
+    // Documents in memory: a test must not leave a database in the repository.
+    env: { NO_COLOR: "1", SWITCHYARD_SYNC_DATABASE: ":memory:", ...env },
     stdout: "piped",
     stderr: "piped",
   });

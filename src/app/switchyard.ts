@@ -20,6 +20,8 @@ import { createStaticServer } from "../http/static_server.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { CertificateManager } from "../tls/mod.ts";
 import { ClientBundle } from "./client_bundle.ts";
+import type { SyncService } from "../services/sync/sync_service.ts";
+import denoJson from "../../deno.json" with { type: "json" };
 
 /** Options of {@linkcode startSwitchyard}. */
 export interface StartOptions {
@@ -35,6 +37,8 @@ export interface StartOptions {
   layout?: "serve" | "dev";
   /** Answers requests that no route matched, before `public_dir` and the 404. */
   fallback?: (req: Request) => Promise<Response | undefined>;
+  /** Serve Yjs documents (`[sync]`). Default: `sync.enabled` in the `serve` layout, off in `dev`. */
+  sync?: boolean;
 }
 
 /** A running Switchyard. */
@@ -43,6 +47,8 @@ export interface Switchyard {
   readonly server: HttpServer;
   readonly metrics: Metrics;
   readonly certificates?: CertificateManager;
+  /** Document sync, when it runs. */
+  readonly sync?: SyncService;
   /** Stop: clients are told to reconnect; resolves within `shutdown_timeout_ms`. */
   close(): Promise<void>;
 }
@@ -87,6 +93,16 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     issuer: config.auth.issuer,
   });
   const named: Record<string, NamespaceOptions> = { ...options.namespaces };
+  const syncOn = options.sync ?? ((options.layout ?? "serve") === "serve" && config.sync.enabled);
+  // Loaded only when used: `switchyard dev` should not pay for Yjs and SQLite.
+  const syncModule = syncOn ? await import("../services/sync/sync_service.ts") : undefined;
+  const syncSettings = {
+    ...config.sync,
+    anonymous: config.sync.anonymous === "auto"
+      ? (config.auth.hmacSecret || config.auth.publicKey || config.auth.jwksUrl ? "none" : "rw")
+      : config.sync.anonymous,
+  } as const;
+  if (syncModule) Object.assign(named, syncModule.SyncService.namespaces(syncSettings));
   for (const [name, ns] of Object.entries(config.namespaces)) named[name] = { ...ns };
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
   const broker = new MemoryBroker();
@@ -163,15 +179,35 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
   );
   if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
+  let sync: SyncService | undefined;
+  if (syncModule) {
+    try {
+      sync = syncModule.SyncService.start(hub, server, {
+        settings: syncSettings,
+        authenticator,
+        log,
+        version: denoJson.version,
+        observer: metrics.syncObserver,
+      });
+      const started = sync;
+      metrics.bindSync(() => started.stats);
+    } catch (err) {
+      await server.close({ timeoutMs: 0 });
+      await certificates?.stop();
+      throw err;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     hub,
     server,
     metrics,
     certificates,
+    sync,
     close() {
       closing ??= (async () => {
         await server.close({ timeoutMs: config.shutdownTimeoutMs });
+        await sync?.close();
         await certificates?.stop();
       })();
       return closing;

@@ -28,6 +28,8 @@ export interface Config extends TopLevelConfig {
   readonly limits: SectionConfig<"limits">;
   /** `[auth]`: connection tokens (JWT). */
   readonly auth: SectionConfig<"auth">;
+  /** `[sync]`: Yjs document sync. */
+  readonly sync: SectionConfig<"sync">;
   /** `[channels]`: options of channels without a namespace. */
   readonly channels: NamespaceConfig;
   /** `[namespaces.NAME]`: options per namespace, by name. */

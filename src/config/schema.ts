@@ -234,6 +234,36 @@ export const FIELDS = [
   ),
   optional("auth.audience", "string", "Required `aud` claim"),
   optional("auth.issuer", "string", "Required `iss` claim"),
+
+  bool("sync.enabled", true, "Serve Yjs documents (`/yjs/{room}`, `sync.*` RPCs, `/sync/` API)"),
+  text("sync.database", "path", ".switchyard/sync.db", "SQLite file of the documents"),
+  oneOf(
+    "sync.synchronous",
+    ["full", "normal"] as const,
+    "full",
+    "full = an update survives power loss once acknowledged; normal = survives a crash only",
+  ),
+  oneOf(
+    "sync.anonymous",
+    ["auto", "rw", "r", "none"] as const,
+    "auto",
+    "Access of clients without a token; auto = rw with no auth key configured, else none",
+  ),
+  int("sync.max_doc_bytes", 10_485_760, [1024, 1_073_741_824], "Largest stored document"),
+  int("sync.max_update_bytes", 1_048_576, [64, 67_108_864], "Largest single update"),
+  int("sync.max_docs_loaded", 10_000, [1, 10_000_000], "Documents held in memory at once"),
+  int(
+    "sync.unload_after_ms",
+    30_000,
+    [0, 86_400_000],
+    "Unload a document this long after its last client left",
+  ),
+  int(
+    "sync.compact_after_updates",
+    500,
+    [1, 10_000_000],
+    "Merge the update log into a snapshot after this many updates",
+  ),
 ] as const;
 
 /**
@@ -260,6 +290,7 @@ export const SECTIONS = {
   session: "Sessions survive transport switches for `grace_ms`.",
   limits: "Per-node, per-session and per-connection limits.",
   auth: "Connection tokens (JWT).",
+  sync: "Yjs document sync: storage, access of anonymous clients, limits.",
   channels: "Options of channels without a namespace (`lobby`, not `chat:lobby`).",
   namespaces: "One `[namespaces.NAME]` table per namespace: the part before `:` in `NAME:channel`.",
 } as const;

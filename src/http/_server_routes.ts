@@ -80,7 +80,7 @@ export class ServerRoutes {
     let cors: Record<string, string> = {};
     try {
       const allowed = this.#o.origins.allows(origin, host);
-      if (allowed && origin !== null && url.pathname.startsWith("/switchyard/")) {
+      if (allowed && origin !== null && crossOriginApi(url.pathname)) {
         cors = corsHeaders(origin);
       }
       res = await this.#route(req, ctx, { host, origin, allowed, listener, info });
@@ -107,7 +107,7 @@ export class ServerRoutes {
   ): Response | Promise<Response> {
     const path = ctx.url.pathname;
     const method = req.method;
-    if (method === "OPTIONS" && path.startsWith("/switchyard/")) {
+    if (method === "OPTIONS" && crossOriginApi(path)) {
       if (r.origin === null || !r.allowed) return this.#forbidden(r.origin);
       return preflightResponse(r.origin, req);
     }
@@ -214,4 +214,12 @@ function forwardedFrom(req: Request): { for?: string; proto?: string; host?: str
     proto: first("x-forwarded-proto")?.toLowerCase(),
     host: first("x-forwarded-host"),
   };
+}
+
+/**
+ * Paths that pages on allowed origins may call from another origin (CORS): the protocol
+ * endpoints, the document sync HTTP API and its OpenAPI description.
+ */
+function crossOriginApi(path: string): boolean {
+  return path.startsWith("/switchyard/") || path.startsWith("/sync/") || path === "/openapi.json";
 }

@@ -20,11 +20,21 @@ import type { Hub, HubObserver } from "../core/hub.ts";
 import { TRANSPORT_KINDS, type TransportKind } from "../core/connection.ts";
 import { BucketHistogram } from "./_bucket_histogram.ts";
 
-/** What the hub observer accumulates, and the hub once bound. */
+/** Counters of the document sync service, read at scrape time. */
+export interface SyncStats {
+  docsLoaded: number;
+  updatesApplied: number;
+  commits: number;
+  compactions: number;
+}
+
+/** What the observers accumulate, and the hub and sync service once bound. */
 interface Sources {
   hub: Hub | undefined;
+  sync: (() => SyncStats) | undefined;
   fallbacks: Map<TransportKind, number>;
   latency: BucketHistogram;
+  commits: BucketHistogram;
 }
 
 /** A metrics registry bound to one hub. */
@@ -33,6 +43,10 @@ export interface Metrics {
   observer: HubObserver;
   /** Attach the hub whose counters are exported. */
   bind(hub: Hub): void;
+  /** Pass to the sync service: it reports each commit's duration. */
+  syncObserver: { commit(seconds: number): void };
+  /** Attach the sync service's counters. */
+  bindSync(stats: () => SyncStats): void;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -50,7 +64,14 @@ export interface Metrics {
 export function createMetrics(): Metrics {
   const sources: Sources = {
     hub: undefined,
+    sync: undefined,
     fallbacks: new Map(),
+    commits: new BucketHistogram({
+      name: "switchyard_sync_commit_duration_seconds",
+      help: "Time to commit a batch of document updates to SQLite",
+      labelName: "store",
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    }),
     latency: new BucketHistogram({
       name: "switchyard_request_duration_seconds",
       help: "Time to handle a client request, by frame type",
@@ -70,6 +91,10 @@ export function createMetrics(): Metrics {
     },
     bind(h) {
       sources.hub = h;
+    },
+    syncObserver: { commit: (seconds) => sources.commits.observe("sqlite", seconds) },
+    bindSync(stats) {
+      sources.sync = stats;
     },
     async render() {
       registry ??= loadRegistry(sources).catch((e) => {
@@ -217,6 +242,40 @@ async function loadRegistry(sources: Sources): Promise<Registry> {
   // prom-client's types admit only its own metric classes; the registry only
   // reads `name` and `type` and calls `get()` and `reset()`.
   registry.registerMetric(sources.latency as unknown as Metric);
+  const sync = (
+    name: string,
+    help: string,
+    read: (s: SyncStats) => number,
+    type: "counter" | "gauge",
+  ) => {
+    const Metric = type === "counter" ? client.Counter : client.Gauge;
+    new Metric({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (!sources.sync) return;
+        this.reset();
+        // deno-lint-ignore no-explicit-any
+        (this as any)[type === "counter" ? "inc" : "set"](read(sources.sync()));
+      },
+    });
+  };
+  sync("switchyard_sync_docs_loaded", "Documents in memory", (s) => s.docsLoaded, "gauge");
+  sync(
+    "switchyard_sync_updates_total",
+    "Document updates applied and stored",
+    (s) => s.updatesApplied,
+    "counter",
+  );
+  sync("switchyard_sync_commits_total", "SQLite commits of updates", (s) => s.commits, "counter");
+  sync(
+    "switchyard_sync_compactions_total",
+    "Update logs merged into a snapshot",
+    (s) => s.compactions,
+    "counter",
+  );
+  registry.registerMetric(sources.commits as unknown as Metric);
   client.collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
   return registry;
 }

@@ -1,0 +1,167 @@
+/**
+ * Keeps a Yjs document in sync with Switchyard over the client's session, on
+ * whatever transport it is using (WebTransport, WebSocket or SSE).
+ *
+ * The provider opens the document with the `sync.open` RPC (the server's
+ * state the document lacks), subscribes to `sync:<name>` from the position the
+ * server reported (so no update is missed, and an update seen twice is a no-op
+ * in Yjs), and sends local changes with `sync.update`, one request at a time,
+ * merging what piles up meanwhile. The client's outbox resends a request after
+ * a transport switch, and the server applies it once. When the channel could
+ * not be recovered (`recovered: false`), the provider opens the document again.
+ *
+ * `yjs` is imported as a bare specifier so that an application bundles one
+ * copy of Yjs for itself and the provider (two copies break Yjs).
+ *
+ * @module
+ */
+
+import * as Y from "yjs";
+import type { SwitchyardClient } from "./switchyard_client.ts";
+import type { Subscription } from "./subscription.ts";
+import type { StreamPosition } from "../src/core/protocol.ts";
+
+/** Wait before resending an update the server could not store. */
+const RETRY_MS = 1000;
+
+/** What the client may do with a document. */
+export type DocAccess = "rw" | "r";
+
+interface OpenReply {
+  update: string;
+  sv: string;
+  access: DocAccess;
+  position: StreamPosition | null;
+}
+
+/**
+ * A Yjs document kept in sync through a {@linkcode SwitchyardClient}.
+ *
+ * @example
+ * ```ts ignore
+ * import * as Y from "yjs";
+ * import { SwitchyardClient } from "./mod.ts";
+ * import { SwitchyardYjsProvider } from "./yjs_provider.ts";
+ * const client = new SwitchyardClient("http://localhost:4433");
+ * const doc = new Y.Doc();
+ * const provider = new SwitchyardYjsProvider(client, "notes/alice", doc);
+ * await provider.synced;
+ * doc.getText("body").insert(0, "hello");
+ * ```
+ */
+export class SwitchyardYjsProvider {
+  readonly name: string;
+  readonly doc: Y.Doc;
+  #client: SwitchyardClient;
+  #subscription: Subscription | undefined;
+  #access: DocAccess | undefined;
+  #pending: Uint8Array[] = [];
+  #sending: Promise<void> | undefined;
+  #synced: Promise<void>;
+  #destroyed = false;
+  #onUpdate = (update: Uint8Array, origin: unknown) => {
+    if (origin === this || this.#destroyed) return;
+    this.#pending.push(update);
+    this.#flush();
+  };
+  #errorListeners = new Set<(err: Error) => void>();
+
+  constructor(client: SwitchyardClient, name: string, doc: Y.Doc) {
+    this.#client = client;
+    this.name = name;
+    this.doc = doc;
+    doc.on("update", this.#onUpdate);
+    this.#synced = this.#open();
+    this.#synced.catch((err) => this.#report(err));
+  }
+
+  /** Resolves once the server's state is applied and local changes made before are sent. */
+  get synced(): Promise<void> {
+    return this.#synced;
+  }
+
+  /** `"rw"` or `"r"` once opened; a read-only document's local changes are never sent. */
+  get access(): DocAccess | undefined {
+    return this.#access;
+  }
+
+  /** Resolves once every local change so far is durably stored on the server. */
+  async flushed(): Promise<void> {
+    await this.#synced;
+    while (this.#sending) await this.#sending;
+  }
+
+  /** Called with errors of background sends and re-opens. Returns a remover. */
+  onError(listener: (err: Error) => void): () => void {
+    this.#errorListeners.add(listener);
+    return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Stop syncing; the document is left as it is. */
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    this.doc.off("update", this.#onUpdate);
+    await this.#subscription?.unsubscribe().catch(() => {});
+  }
+
+  async #open(): Promise<void> {
+    const reply = await this.#client.rpc("sync.open", {
+      doc: this.name,
+      sv: Y.encodeStateVector(this.doc).toBase64(),
+    }) as OpenReply;
+    if (this.#destroyed) return;
+    this.#access = reply.access;
+    Y.applyUpdate(this.doc, Uint8Array.fromBase64(reply.update), this);
+    if (!this.#subscription) {
+      this.#subscription = this.#client.subscribe(`sync:${this.name}`, {
+        since: reply.position ?? undefined,
+        onPublication: (pub) => {
+          const data = pub.data as { u?: unknown; s?: unknown };
+          if (typeof data?.u !== "string" || data.s === this.#client.session) return;
+          Y.applyUpdate(this.doc, Uint8Array.fromBase64(data.u), this);
+        },
+        onRecovery: ({ recovered }) => {
+          if (!recovered && !this.#destroyed) {
+            this.#synced = this.#open();
+            this.#synced.catch((err) => this.#report(err));
+          }
+        },
+      });
+      await this.#subscription.ready;
+    }
+    // What this document has that the server lacks (edits made before opening, or offline).
+    const missing = Y.encodeStateAsUpdate(this.doc, Uint8Array.fromBase64(reply.sv));
+    if (missing.length > 2) this.#pending.unshift(missing);
+    this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#sending || this.#access === undefined || this.#pending.length === 0) return;
+    if (this.#access === "r") {
+      this.#pending = [];
+      return;
+    }
+    const update = this.#pending.length === 1 ? this.#pending[0] : Y.mergeUpdates(this.#pending);
+    this.#pending = [];
+    let retry = false;
+    this.#sending = this.#client.rpc("sync.update", { doc: this.name, update: update.toBase64() })
+      .then(() => {}, (err) => {
+        // The store or the document limit may recover: keep the change and try again.
+        retry = (err as { code?: string }).code === "ERR_UNAVAILABLE";
+        if (retry) this.#pending.unshift(update);
+        this.#report(err);
+      })
+      .finally(() => {
+        this.#sending = undefined;
+        if (this.#destroyed) return;
+        if (retry) setTimeout(() => this.#flush(), RETRY_MS);
+        else this.#flush();
+      });
+  }
+
+  #report(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.#errorListeners.size === 0) console.error("Switchyard Yjs sync:", error);
+    for (const listener of this.#errorListeners) listener(error);
+  }
+}

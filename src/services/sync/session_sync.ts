@@ -1,0 +1,172 @@
+/**
+ * Yjs documents over Switchyard sessions (any transport): RPCs to open a
+ * document and send updates, and a channel per document that carries every
+ * committed update in order, with history, so a client that drops or switches
+ * transport recovers what it missed.
+ *
+ * - `sync.open {doc, sv?}` → `{update, sv, access, position}`: the state the
+ *   client lacks (diff against its state vector `sv`, base64) and the top of
+ *   `sync:<doc>` read *before* the diff was made; the client subscribes with
+ *   `since: position`. An update can then arrive twice (in the diff and on the
+ *   channel), which Yjs ignores; none can be missed.
+ * - `sync.update {doc, update}` → `{seq}` once the update is durably stored;
+ *   it is then published on `sync:<doc>` as `{u, s}` (update, sender session).
+ *
+ * @module
+ */
+
+import * as Y from "yjs";
+import {
+  DEFAULT_NAMESPACE,
+  type Hub,
+  type Logger,
+  type NamespaceOptions,
+  type RpcContext,
+  type SubscriberInfo,
+  SwitchyardError,
+} from "../../core/mod.ts";
+import { docAccess } from "./access.ts";
+import { SyncError } from "./sync_error.ts";
+import type { CommittedUpdate, DocAccess, DocManagerApi } from "./types.ts";
+
+/** Channel namespace of document updates. */
+export const SYNC_CHANNEL_PREFIX = "sync:";
+
+/** Namespace options of `sync:<doc>`; `guard` checks read access. */
+export function syncNamespace(anonymous: DocAccess): NamespaceOptions {
+  return {
+    ...DEFAULT_NAMESPACE,
+    historySize: 1000,
+    historyTtlMs: 600_000,
+    publish: false,
+    guard: (channel: string, who: SubscriberInfo) => {
+      const doc = channel.slice(SYNC_CHANNEL_PREFIX.length);
+      if (accessOf(who.user, who.claims, doc, anonymous) === "none") {
+        throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
+      }
+    },
+  };
+}
+
+/** Options of {@linkcode attachSessionSync}. */
+export interface SessionSyncOptions {
+  docs: DocManagerApi;
+  anonymous: DocAccess;
+  log: Logger;
+}
+
+/**
+ * Register the `sync.*` RPCs on `hub` and publish committed updates on their channels.
+ * Returns a function that stops publishing.
+ */
+export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => void {
+  const { docs, anonymous } = options;
+  const access = (doc: string, ctx: RpcContext) => {
+    const granted = accessOf(ctx.user, ctx.claims, doc, anonymous);
+    if (granted === "none") {
+      throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
+    }
+    return granted;
+  };
+
+  hub.rpc("sync.open", async (data, ctx) => {
+    const { doc, sv } = parseArgs(data, "sv");
+    const granted = access(doc, ctx);
+    const loaded = await withSyncErrors(() => docs.open(doc));
+    try {
+      const { top } = await hub.history(SYNC_CHANNEL_PREFIX + doc, { limit: 0 });
+      const diff = Y.encodeStateAsUpdate(loaded.doc, sv);
+      return {
+        update: diff.toBase64(),
+        sv: Y.encodeStateVector(loaded.doc).toBase64(),
+        access: granted,
+        position: top,
+      };
+    } catch (err) {
+      throw new SwitchyardError("ERR_BAD_REQUEST", `Bad state vector: ${(err as Error).message}`);
+    } finally {
+      docs.release(doc);
+    }
+  });
+
+  hub.rpc("sync.update", async (data, ctx) => {
+    const { doc, update } = parseArgs(data, "update");
+    if (access(doc, ctx) !== "rw") {
+      throw new SwitchyardError("ERR_FORBIDDEN", `Document "${doc}" is read-only for you`);
+    }
+    await withSyncErrors(() => docs.open(doc));
+    try {
+      const seq = await withSyncErrors(() =>
+        docs.apply(doc, update ?? new Uint8Array(), { session: ctx.session })
+      );
+      return { seq };
+    } finally {
+      docs.release(doc);
+    }
+  });
+
+  // One chain, so publications keep commit order even if a publish is slow.
+  let chain = Promise.resolve();
+  const publish = (c: CommittedUpdate) => {
+    const session = (c.origin as { session?: unknown } | null)?.session;
+    chain = chain.then(() =>
+      hub.publish(SYNC_CHANNEL_PREFIX + c.doc, {
+        u: c.update.toBase64(),
+        s: typeof session === "string" ? session : null,
+      }).then(() => {}, (err) => {
+        options.log.error("Cannot publish a document update", { doc: c.doc, error: String(err) });
+      })
+    );
+  };
+  return docs.onUpdate(publish);
+}
+
+function accessOf(
+  user: string,
+  claims: Readonly<Record<string, unknown>>,
+  doc: string,
+  anonymous: DocAccess,
+): DocAccess {
+  return docAccess(user === "" ? undefined : claims, doc, anonymous);
+}
+
+function parseArgs(
+  data: unknown,
+  bytesKey: "sv" | "update",
+): { doc: string; sv?: Uint8Array; update?: Uint8Array } {
+  const args = data as Record<string, unknown> | null;
+  if (typeof args?.doc !== "string" || args.doc === "") {
+    throw new SwitchyardError("ERR_BAD_REQUEST", 'Pass {"doc": "<document name>", …}');
+  }
+  const raw = args[bytesKey];
+  if (raw === undefined && bytesKey === "sv") return { doc: args.doc };
+  if (typeof raw !== "string") {
+    throw new SwitchyardError("ERR_BAD_REQUEST", `"${bytesKey}" must be a base64 string`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = Uint8Array.fromBase64(raw);
+  } catch {
+    throw new SwitchyardError("ERR_BAD_REQUEST", `"${bytesKey}" is not valid base64`);
+  }
+  return { doc: args.doc, [bytesKey]: bytes };
+}
+
+/**
+ * Run `fn`, turning a `SyncError` into the protocol error a client understands; the sync code
+ * leads the message (`ERR_DOC_TOO_LARGE: …`). Size errors are `ERR_BAD_REQUEST`, not
+ * `ERR_MESSAGE_TOO_LARGE`, which would close the session.
+ */
+async function withSyncErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof SyncError)) throw err;
+    const code = err.code === "ERR_UNAVAILABLE" || err.code === "ERR_SYNC_LIMIT"
+      ? "ERR_UNAVAILABLE"
+      : err.code === "ERR_FORBIDDEN" || err.code === "ERR_READ_ONLY"
+      ? "ERR_FORBIDDEN"
+      : "ERR_BAD_REQUEST";
+    throw new SwitchyardError(code, `${err.code}: ${err.message}`);
+  }
+}

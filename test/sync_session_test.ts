@@ -1,0 +1,175 @@
+/**
+ * Yjs documents over Switchyard sessions: the client SDK's provider against a
+ * real server, on every transport.
+ */
+import assert from "node:assert/strict";
+import * as Y from "yjs";
+import { SwitchyardClient } from "../client/mod.ts";
+import { SwitchyardYjsProvider } from "../client/yjs_provider.ts";
+import { deadline, waitFor } from "../client/_test_util.ts";
+import { signToken } from "../src/auth/mod.ts";
+import { startTestServer } from "./_server.ts";
+
+const OPTS = { sanitizeOps: false, sanitizeResources: false };
+const SECRET = "a-test-secret-that-is-long-enough-0123456789";
+const KINDS = ["webtransport", "websocket", "sse"] as const;
+
+/** A real server with document sync on (the default of \`serve\`), its database in a temp dir. */
+async function syncServer(toml?: string) {
+  return await startTestServer(toml ? { toml } : {});
+}
+
+Deno.test({
+  name: "Yjs provider: clients on different transports converge, a late one gets everything",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const clients = KINDS.map((kind) =>
+      new SwitchyardClient(s.http, { storage: null, transports: [kind] })
+    );
+    const docs = KINDS.map(() => new Y.Doc());
+    const providers = clients.map((c, i) => new SwitchyardYjsProvider(c, "notes/a", docs[i]));
+    try {
+      await deadline(Promise.all(providers.map((p) => p.synced)), "synced");
+      docs.forEach((d, i) => d.getArray<string>("items").push([`from ${KINDS[i]}`]));
+      await waitFor(
+        () => docs.every((d) => d.getArray("items").length === 3),
+        "every edit everywhere",
+      );
+      const first = JSON.stringify(docs[0].getArray("items").toJSON());
+      assert.ok(docs.every((d) => JSON.stringify(d.getArray("items").toJSON()) === first));
+
+      const late = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+      const lateDoc = new Y.Doc();
+      const lateProvider = new SwitchyardYjsProvider(late, "notes/a", lateDoc);
+      await deadline(lateProvider.synced, "late synced");
+      assert.equal(JSON.stringify(lateDoc.getArray("items").toJSON()), first);
+      await lateProvider.destroy();
+      await late.close();
+    } finally {
+      for (const p of providers) await p.destroy();
+      for (const c of clients) await c.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Yjs provider: edits made offline and across transport switches all arrive, once",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const a = new SwitchyardClient(s.http, { storage: null, upgradeIntervalMs: 0 });
+    const b = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    const docA = new Y.Doc();
+    const docB = new Y.Doc();
+    // An edit before the provider exists is sent when it opens.
+    docA.getMap("m").set("before", 1);
+    const pa = new SwitchyardYjsProvider(a, "d", docA);
+    const pb = new SwitchyardYjsProvider(b, "d", docB);
+    try {
+      await deadline(Promise.all([pa.synced, pb.synced]), "synced");
+      const text = docA.getText("t");
+      for (const kind of ["websocket", "sse", "webtransport"] as const) {
+        await a.forceTransport(kind);
+        for (let i = 0; i < 20; i++) text.insert(text.length, `${kind[0]}${i} `);
+        a.dropTransport();
+      }
+      await deadline(pa.flushed(), "flushed");
+      await waitFor(() => docB.getText("t").toString() === text.toString(), "b has a's text");
+      assert.equal(docB.getMap("m").get("before"), 1);
+      assert.equal(
+        text.toString().split(" ").filter(Boolean).length,
+        60,
+        "no edit lost or doubled",
+      );
+    } finally {
+      await pa.destroy();
+      await pb.destroy();
+      await a.close();
+      await b.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Yjs provider: docs claim grants read-write, read-only or nothing",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer(`[auth]\nhmac_secret = "${SECRET}"\nanonymous = true\n`);
+    const token = (docs: Record<string, string>) =>
+      signToken({ sub: "u", docs }, { secret: SECRET, alg: "HS256", expiresIn: 600 });
+    const writer = new SwitchyardClient(s.http, {
+      storage: null,
+      transports: ["websocket"],
+      token: await token({ "team/*": "rw" }),
+    });
+    const reader = new SwitchyardClient(s.http, {
+      storage: null,
+      transports: ["sse"],
+      token: await token({ "team/plan": "r" }),
+    });
+    const stranger = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    const w = new Y.Doc();
+    const r = new Y.Doc();
+    const pw = new SwitchyardYjsProvider(writer, "team/plan", w);
+    const pr = new SwitchyardYjsProvider(reader, "team/plan", r);
+    const errors: string[] = [];
+    pr.onError((e) => errors.push(e.message));
+    try {
+      await deadline(Promise.all([pw.synced, pr.synced]), "synced");
+      assert.equal(pw.access, "rw");
+      assert.equal(pr.access, "r");
+      w.getMap("m").set("by", "writer");
+      await waitFor(() => r.getMap("m").get("by") === "writer", "reader sees the writer");
+      r.getMap("m").set("by", "reader");
+      await deadline(pr.flushed(), "reader flushed");
+      // What the server stored, read back through the HTTP API.
+      const res = await fetch(`${s.http}/sync/docs/team/plan`, {
+        headers: { authorization: `Bearer ${await token({ "team/*": "r" })}` },
+      });
+      const stored = new Y.Doc();
+      Y.applyUpdate(stored, new Uint8Array(await res.arrayBuffer()));
+      assert.equal(stored.getMap("m").get("by"), "writer", "a read-only edit never lands");
+      assert.equal(
+        await reader.rpc("sync.update", { doc: "team/plan", update: "AAA=" }).catch((e) => e.code),
+        "ERR_FORBIDDEN",
+      );
+      const strangerDoc = new Y.Doc();
+      const ps = new SwitchyardYjsProvider(stranger, "team/plan", strangerDoc);
+      ps.onError(() => {});
+      await assert.rejects(ps.synced, (e: { code?: string }) => e.code === "ERR_FORBIDDEN");
+      const sub = stranger.subscribe("sync:team/plan", { onPublication: () => {} });
+      await assert.rejects(sub.ready, (e: { code?: string }) => e.code === "ERR_FORBIDDEN");
+      await ps.destroy();
+    } finally {
+      await pw.destroy();
+      await pr.destroy();
+      for (const c of [writer, reader, stranger]) await c.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "sync RPCs refuse malformed arguments with a clear error",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const c = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    try {
+      const err = (p: Promise<unknown>) => p.then(() => "ok", (e) => `${e.code} ${e.message}`);
+      assert.match(await err(c.rpc("sync.open", {})), /ERR_BAD_REQUEST.*document name/);
+      assert.match(await err(c.rpc("sync.open", { doc: "x", sv: 5 })), /"sv" must be a base64/);
+      assert.match(await err(c.rpc("sync.update", { doc: "x", update: "%%" })), /not valid base64/);
+      assert.match(
+        await err(c.rpc("sync.update", { doc: "x", update: "AQID" })),
+        /ERR_BAD_REQUEST.*ERR_BAD_UPDATE/,
+      );
+    } finally {
+      await c.close();
+      await s.close();
+    }
+  },
+});
