@@ -14,6 +14,8 @@ const TRUE_WORDS = new Set(["true", "1", "yes", "on"]);
 const FALSE_WORDS = new Set(["false", "0", "no", "off"]);
 const INTEGER = /^[+-]?\d+$/;
 const HOST_LABEL = "[a-z0-9](?:[a-z0-9-]*[a-z0-9])?";
+/** A browser extension's origin, e.g. `chrome-extension://abcdefghijklmnop`. */
+const EXTENSION_ORIGIN = /^(?:chrome|moz|safari-web)-extension:\/\/[a-z0-9-]+$/;
 const ORIGIN = new RegExp(
   `^https?://(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*|\\[[0-9a-f:.]+\\])(?::(?:\\d{1,5}|\\*))?$`,
 );
@@ -183,7 +185,7 @@ function checkList(field: Field, value: unknown): Checked {
       : item;
     const good = typeof normal === "string" &&
       (field.kind === "origin_list"
-        ? normal === "*" || ORIGIN.test(normal)
+        ? normal === "*" || ORIGIN.test(normal) || EXTENSION_ORIGIN.test(normal)
         : (field.values ?? []).includes(normal));
     if (!good) {
       return { ok: false, hint: `${show(undefined, item)} is not allowed${itemHint(field, item)}` };

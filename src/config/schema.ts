@@ -192,7 +192,10 @@ export const FIELDS = [
   oneOf("log_format", ["json", "pretty"] as const, "json", "Log line format", {
     flag: { name: "log-format", arg: "format" },
   }),
-  originList("allowed_origins", 'Origins allowed to connect; [] = same host only; "*" = any'),
+  originList(
+    "allowed_origins",
+    'Origins allowed to connect or call the APIs (also chrome-extension://ID); [] = same host only; "*" = any',
+  ),
   bool(
     "trust_proxy",
     false,

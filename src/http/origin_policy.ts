@@ -87,8 +87,21 @@ export function hostnameOf(host: string): string | undefined {
   }
 }
 
+/**
+ * Browser extension origins (`chrome-extension://<id>`): URL parsing gives them an opaque
+ * origin, so they are matched as scheme + id.
+ */
+const EXTENSION_ORIGIN = /^((?:chrome|moz|safari-web)-extension:)\/\/([a-z0-9-]+)$/i;
+
+function extensionOrigin(text: string): Pattern | undefined {
+  const m = EXTENSION_ORIGIN.exec(text);
+  return m ? { scheme: m[1].toLowerCase(), hostname: m[2].toLowerCase(), port: "" } : undefined;
+}
+
 function parseOrigin(origin: string): Pattern | undefined {
   if (origin === "null") return undefined;
+  const extension = extensionOrigin(origin);
+  if (extension) return extension;
   try {
     const url = new URL(origin);
     if (url.origin === "null") return undefined;
@@ -100,6 +113,8 @@ function parseOrigin(origin: string): Pattern | undefined {
 
 function parsePattern(entry: string): Pattern {
   const fix = 'use "*", an origin like "https://app.example.com", or "http://localhost:*"';
+  const extension = extensionOrigin(entry);
+  if (extension) return extension;
   const wildcard = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]+):\*$/i.exec(entry);
   let url: URL;
   try {

@@ -67,3 +67,13 @@ Deno.test("new OriginPolicy() names a malformed entry and the fix", () => {
     );
   }
 });
+
+Deno.test("OriginPolicy matches browser extension origins by scheme and id", () => {
+  const p = new OriginPolicy(["chrome-extension://abcdef", "moz-extension://1234-5678"]);
+  assert.equal(p.allows("chrome-extension://abcdef", "localhost:4433"), true);
+  assert.equal(p.allows("chrome-extension://ABCDEF", "localhost:4433"), true);
+  assert.equal(p.allows("moz-extension://1234-5678", "localhost:4433"), true);
+  assert.equal(p.allows("chrome-extension://other", "localhost:4433"), false);
+  assert.equal(p.allows("moz-extension://abcdef", "localhost:4433"), false);
+  assert.equal(new OriginPolicy([]).allows("chrome-extension://abcdef", "localhost:4433"), false);
+});
