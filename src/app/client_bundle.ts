@@ -101,8 +101,9 @@ export class ClientBundle {
 
 /**
  * SHA-256 (hex, 24 digits) of the Deno version and every local module reachable from `entry`
- * through relative imports; `undefined` when a module imports anything else (a bare or remote
- * specifier), which this scan cannot follow. The scan is textual and errs towards hashing more
+ * through relative imports, and of the nearest `deno.json` when a module imports a bare
+ * specifier (its import map pins the version); `undefined` for a remote or `npm:` specifier, or
+ * a bare one with no `deno.json` above, which this scan cannot follow. The scan is textual and errs towards hashing more
  * (a specifier in a comment adds a file), never less.
  */
 export async function sourceHash(entry: URL): Promise<string | undefined> {
@@ -122,7 +123,13 @@ export async function sourceHash(entry: URL): Promise<string | undefined> {
     parts.push(href, text);
     for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*["']([^"'\s]+)["']/g)) {
       if (spec.startsWith("./") || spec.startsWith("../")) queue.push(new URL(spec, href).href);
-      else if (/^([a-z]+:|@?[\w.-]+(\/|$))/i.test(spec)) return undefined;
+      else if (/^[a-z]+:/i.test(spec)) return undefined; // npm:, http:…: not followed
+      else if (/^@?[\w.-]+(\/|$)/.test(spec)) {
+        // A bare specifier: deno.json's import map pins its version, so its text stands in.
+        const map = await importMapText(entry);
+        if (map === undefined) return undefined;
+        parts.push(map);
+      }
       // else not a specifier at all (text such as `from "${x}"` in a message)
     }
   }
@@ -131,6 +138,16 @@ export async function sourceHash(entry: URL): Promise<string | undefined> {
     new TextEncoder().encode(parts.join("\0")),
   );
   return new Uint8Array(digest).toHex().slice(0, 24);
+}
+
+/** The text of the `deno.json` above `entry` (its import map pins bare specifiers), if any. */
+async function importMapText(entry: URL): Promise<string | undefined> {
+  for (let dir = new URL("./", entry);; dir = new URL("../", dir)) {
+    try {
+      return await Deno.readTextFile(new URL("deno.json", dir));
+    } catch { /* keep looking up */ }
+    if (dir.pathname === "/") return undefined;
+  }
 }
 
 /** Write `code` to `path` atomically and remove older bundles of the same entry; errors are ignored. */

@@ -38,7 +38,7 @@ Deno.test("a bundle is built once, then read from the cache until a source chang
   }
 });
 
-Deno.test("sourceHash follows relative imports and gives up on bare specifiers", async () => {
+Deno.test("sourceHash follows relative imports and hashes deno.json for bare specifiers", async () => {
   const src = await tempModules({
     "a.ts": 'export * from "./b.ts";\n',
     "b.ts":
@@ -50,7 +50,14 @@ Deno.test("sourceHash follows relative imports and gives up on bare specifiers",
     assert.match(before!, /^[0-9a-f]{24}$/);
     await Deno.writeTextFile(`${src}/b.ts`, "export const b = 2;\n");
     assert.notEqual(await sourceHash(pathToFileURL(`${src}/a.ts`)), before);
-    assert.equal(await sourceHash(pathToFileURL(`${src}/bare.ts`)), undefined);
+    assert.equal(await sourceHash(pathToFileURL(`${src}/bare.ts`)), undefined, "no deno.json");
+    await Deno.writeTextFile(`${src}/deno.json`, '{"imports": {"some-package": "npm:x@1"}}');
+    const pinned = await sourceHash(pathToFileURL(`${src}/bare.ts`));
+    assert.match(pinned!, /^[0-9a-f]{24}$/, "deno.json pins the bare specifier");
+    await Deno.writeTextFile(`${src}/deno.json`, '{"imports": {"some-package": "npm:x@2"}}');
+    assert.notEqual(await sourceHash(pathToFileURL(`${src}/bare.ts`)), pinned);
+    await Deno.writeTextFile(`${src}/npm.ts`, 'import x from "npm:x@1";\nexport default x;\n');
+    assert.equal(await sourceHash(pathToFileURL(`${src}/npm.ts`)), undefined);
   } finally {
     await Deno.remove(src, { recursive: true });
   }

@@ -155,8 +155,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       fallback: async (req) => {
         const served = options.fallback ? await options.fallback(req) : undefined;
         if (served) return served;
+        if (publicFiles) {
+          const res = await publicFiles(req);
+          // The status page answers `/` unless public_dir has its own index.html.
+          if (!(demo && res.status === 404 && new URL(req.url).pathname === "/")) return res;
+          await res.body?.cancel();
+        }
         if (demo && new URL(req.url).pathname === "/") return await statusPage();
-        if (publicFiles) return await publicFiles(req);
         return Response.json(
           { error: "ERR_NOT_FOUND", message: `Nothing at ${new URL(req.url).pathname}` },
           { status: 404 },

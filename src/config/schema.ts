@@ -202,7 +202,9 @@ export const FIELDS = [
     "Believe X-Forwarded-Proto/-Host/-For from a TLS-terminating proxy in front",
   ),
   int("shutdown_timeout_ms", 5000, [0, 600_000], "How long shutdown waits for connections to end"),
-  optional("public_dir", "path", "Extra directory of static files to serve"),
+  optional("public_dir", "path", "Directory of static files to serve (its index.html answers /)", {
+    flag: { name: "public-dir", arg: "dir" },
+  }),
 
   int("session.grace_ms", 30_000, [0, 3_600_000], "How long a session outlives its transport"),
   int("session.ping_interval_ms", 5000, [100, 600_000], "Time between application pings"),

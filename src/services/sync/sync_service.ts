@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ClientBundle } from "../../app/client_bundle.ts";
 import type { Authenticator, Hub, Logger, NamespaceOptions } from "../../core/mod.ts";
 import type { HttpServer } from "../../http/mod.ts";
 import { DocManager, type DocManagerStats } from "./doc_manager.ts";
@@ -16,6 +17,9 @@ import { openApiDocument } from "./openapi.ts";
 import { attachSessionSync, syncNamespace } from "./session_sync.ts";
 import type { DocAccess, SyncLimits } from "./types.ts";
 import { createYWebsocketHandler, yjsRoom } from "./y_websocket.ts";
+
+/** Where the browser bundle of the client, the Yjs provider and Yjs is served. */
+export const YJS_BUNDLE_PATH = "/switchyard/yjs.js";
 
 /** Settings of {@linkcode SyncService} (the `[sync]` section). */
 export interface SyncSettings extends SyncLimits {
@@ -105,6 +109,9 @@ export class SyncService {
         maxUpdateBytes: settings.maxUpdateBytes,
       }),
     );
+    const bundle = new ClientBundle(new URL("../../../client/yjs.ts", import.meta.url));
+    bundle.warm();
+    server.addRoute("GET", YJS_BUNDLE_PATH, () => bundle.response());
     const openApi = openApiDocument(options.version);
     server.addRoute("GET", "/openapi.json", () => Response.json(openApi));
     return service;
