@@ -11,4 +11,5 @@
 
 export * as Y from "yjs";
 export { SwitchyardClient } from "./switchyard_client.ts";
-export { type DocAccess, SwitchyardYjsProvider } from "./yjs_provider.ts";
+export { Awareness } from "y-protocols/awareness";
+export { type DocAccess, SwitchyardYjsProvider, type YjsProviderOptions } from "./yjs_provider.ts";

@@ -17,12 +17,27 @@
  */
 
 import * as Y from "yjs";
+import {
+  applyAwarenessUpdate,
+  type Awareness,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from "y-protocols/awareness";
 import type { SwitchyardClient } from "./switchyard_client.ts";
 import type { Subscription } from "./subscription.ts";
 import type { StreamPosition } from "../src/core/protocol.ts";
 
 /** Wait before resending an update the server could not store. */
 const RETRY_MS = 1000;
+
+/** Options of {@linkcode SwitchyardYjsProvider}. */
+export interface YjsProviderOptions {
+  /**
+   * Share this awareness (cursors, names) with the document's other clients on the
+   * `awareness:<name>` channel. Each client's states are removed when it leaves.
+   */
+  awareness?: Awareness;
+}
 
 /** What the client may do with a document. */
 export type DocAccess = "rw" | "r";
@@ -65,12 +80,44 @@ export class SwitchyardYjsProvider {
     this.#flush();
   };
   #errorListeners = new Set<(err: Error) => void>();
+  readonly awareness: Awareness | undefined;
+  #awarenessSub: Subscription | undefined;
+  /** Awareness client ids each other session has set, to remove when it leaves. */
+  #peers = new Map<string, Set<number>>();
+  #applyingFrom: string | undefined;
+  #awarenessSending = false;
+  #awarenessDirty = false;
+  #onAwareness = (
+    change: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ) => {
+    if (origin === this) {
+      const from = this.#applyingFrom;
+      if (from === undefined) return;
+      const ids = this.#peers.get(from) ?? new Set();
+      for (const id of [...change.added, ...change.updated]) ids.add(id);
+      for (const id of change.removed) ids.delete(id);
+      this.#peers.set(from, ids);
+      return;
+    }
+    const own = this.awareness!.clientID;
+    if ([...change.added, ...change.updated, ...change.removed].includes(own)) {
+      this.#publishAwareness();
+    }
+  };
 
-  constructor(client: SwitchyardClient, name: string, doc: Y.Doc) {
+  constructor(
+    client: SwitchyardClient,
+    name: string,
+    doc: Y.Doc,
+    options: YjsProviderOptions = {},
+  ) {
     this.#client = client;
     this.name = name;
     this.doc = doc;
+    this.awareness = options.awareness;
     doc.on("update", this.#onUpdate);
+    if (this.awareness) this.#watchAwareness(this.awareness);
     this.#synced = this.#open();
     this.#synced.catch((err) => this.#report(err));
   }
@@ -97,11 +144,67 @@ export class SwitchyardYjsProvider {
     return () => this.#errorListeners.delete(listener);
   }
 
-  /** Stop syncing; the document is left as it is. */
+  /** Stop syncing; the document is left as it is, and this client's awareness is withdrawn. */
   async destroy(): Promise<void> {
     this.#destroyed = true;
     this.doc.off("update", this.#onUpdate);
+    if (this.awareness) {
+      this.awareness.off("update", this.#onAwareness);
+      const others = [...this.#peers.values()].flatMap((ids) => [...ids]);
+      removeAwarenessStates(this.awareness, others, this);
+      await this.#awarenessSub?.unsubscribe().catch(() => {});
+    }
     await this.#subscription?.unsubscribe().catch(() => {});
+  }
+
+  #watchAwareness(awareness: Awareness): void {
+    awareness.on("update", this.#onAwareness);
+    this.#awarenessSub = this.#client.subscribe(`awareness:${this.name}`, {
+      onPublication: (pub) => {
+        const from = pub.info?.client;
+        const data = (pub.data as { a?: unknown })?.a;
+        if (from === undefined || from === this.#client.session || typeof data !== "string") return;
+        this.#applyingFrom = from;
+        try {
+          applyAwarenessUpdate(awareness, Uint8Array.fromBase64(data), this);
+        } catch (err) {
+          this.#report(err);
+        } finally {
+          this.#applyingFrom = undefined;
+        }
+      },
+      // Somebody new: tell them who we are (they start with nobody's state).
+      onJoin: (info) => {
+        if (info.client !== this.#client.session) this.#publishAwareness();
+      },
+      onLeave: (info) => {
+        const ids = this.#peers.get(info.client);
+        this.#peers.delete(info.client);
+        if (ids && ids.size > 0) removeAwarenessStates(awareness, [...ids], this);
+      },
+    });
+    this.#awarenessSub.ready.then(() => this.#publishAwareness(), (err) => this.#report(err));
+  }
+
+  /** Publish this client's awareness state; changes made meanwhile go out in the next one. */
+  #publishAwareness(): void {
+    const awareness = this.awareness;
+    if (!awareness || this.#destroyed) return;
+    if (this.#awarenessSending) {
+      this.#awarenessDirty = true;
+      return;
+    }
+    this.#awarenessSending = true;
+    const update = encodeAwarenessUpdate(awareness, [awareness.clientID]);
+    this.#client.publish(`awareness:${this.name}`, { a: update.toBase64() })
+      .catch((err) => this.#report(err))
+      .finally(() => {
+        this.#awarenessSending = false;
+        if (this.#awarenessDirty) {
+          this.#awarenessDirty = false;
+          this.#publishAwareness();
+        }
+      });
   }
 
   async #open(): Promise<void> {

@@ -48,6 +48,12 @@ Deno.test({
       assert.match(await a.textContent("#state") ?? "", /synced over webtransport/);
       assert.match(await b.textContent("#state") ?? "", /synced over sse/);
       const deviceA = await a.textContent("#me") ?? "";
+      const deviceB = await b.textContent("#me") ?? "";
+      await a.waitForFunction(
+        `document.querySelector('section[data-device="${deviceB}"] h2')?.textContent.endsWith("online")`,
+        null,
+        { timeout: 5_000 },
+      );
 
       await a.fill("#title", "Switchyard docs");
       await a.fill("#url", "https://example.com/docs");

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as Y from "yjs";
+import { Awareness } from "y-protocols/awareness";
 import { SwitchyardClient } from "../client/mod.ts";
 import { SwitchyardYjsProvider } from "../client/yjs_provider.ts";
 import { deadline, waitFor } from "../client/_test_util.ts";
@@ -169,6 +170,53 @@ Deno.test({
       );
     } finally {
       await c.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Yjs provider: awareness reaches the others, a newcomer sees everyone, a leaver is removed",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const make = (kind: (typeof KINDS)[number]) => {
+      const client = new SwitchyardClient(s.http, { storage: null, transports: [kind] });
+      const doc = new Y.Doc();
+      const awareness = new Awareness(doc);
+      const provider = new SwitchyardYjsProvider(client, "aw", doc, { awareness });
+      return { client, doc, awareness, provider };
+    };
+    const names = (a: Awareness) =>
+      [...a.getStates().values()].map((st) => (st as { name?: string }).name).filter(Boolean)
+        .sort().join();
+    const a = make("webtransport");
+    const b = make("sse");
+    const all = [a, b];
+    try {
+      a.awareness.setLocalStateField("name", "a");
+      b.awareness.setLocalStateField("name", "b");
+      await waitFor(() => names(a.awareness) === "a,b" && names(b.awareness) === "a,b", "a,b");
+      const c = make("websocket");
+      all.push(c);
+      c.awareness.setLocalStateField("name", "c");
+      await waitFor(() => all.every((p) => names(p.awareness) === "a,b,c"), "a newcomer");
+      a.awareness.setLocalStateField("cursor", 7);
+      await waitFor(
+        () =>
+          (c.awareness.getStates().get(a.awareness.clientID) as { cursor?: number })?.cursor === 7,
+        "a state change",
+      );
+      await b.provider.destroy();
+      await b.client.close();
+      all.splice(all.indexOf(b), 1);
+      await waitFor(() => names(a.awareness) === "a,c" && names(c.awareness) === "a,c", "b gone");
+    } finally {
+      for (const p of all) {
+        await p.provider.destroy();
+        p.awareness.destroy();
+        await p.client.close();
+      }
       await s.close();
     }
   },

@@ -1,6 +1,6 @@
 // Tab sync: every page is a "device"; the tabs of all devices live in one Y.Map,
 // kept in sync by Switchyard over the best transport the browser has.
-import { SwitchyardClient, SwitchyardYjsProvider, Y } from "/switchyard/yjs.js";
+import { Awareness, SwitchyardClient, SwitchyardYjsProvider, Y } from "/switchyard/yjs.js";
 
 const DOC = new URLSearchParams(location.search).get("doc") ?? "tabs/demo";
 
@@ -13,20 +13,28 @@ if (!device) {
 
 const client = new SwitchyardClient(location.origin);
 const doc = new Y.Doc();
-const provider = new SwitchyardYjsProvider(client, DOC, doc);
+// Awareness says which devices are online right now (it rides on the channel's presence).
+const awareness = new Awareness(doc);
+awareness.setLocalStateField("device", device);
+const provider = new SwitchyardYjsProvider(client, DOC, doc, { awareness });
 // Key `${device}/${tabId}` → { device, title, url, opened }.
 const tabs = doc.getMap("tabs");
 
 const $ = (id) => document.getElementById(id);
 $("me").textContent = device;
 
+function online() {
+  return new Set([...awareness.getStates().values()].map((state) => state.device));
+}
+
 function render() {
+  const live = online();
   const byDevice = new Map();
   for (const [key, tab] of tabs) {
     if (!byDevice.has(tab.device)) byDevice.set(tab.device, []);
     byDevice.get(tab.device).push([key, tab]);
   }
-  if (!byDevice.has(device)) byDevice.set(device, []);
+  for (const name of [device, ...live]) if (name && !byDevice.has(name)) byDevice.set(name, []);
   const sections = [...byDevice].sort((
     [a],
     [b],
@@ -36,7 +44,9 @@ function render() {
       section.dataset.device = name;
       if (name === device) section.className = "mine";
       const h2 = document.createElement("h2");
-      h2.textContent = name === device ? `${name} (this page)` : name;
+      h2.textContent = name === device
+        ? `${name} (this page)`
+        : `${name}${live.has(name) ? " · online" : ""}`;
       const list = document.createElement("ul");
       entries.sort(([, a], [, b]) => a.opened - b.opened);
       for (const [key, tab] of entries) {
@@ -66,6 +76,7 @@ function render() {
 }
 
 tabs.observe(render);
+awareness.on("change", render);
 render();
 
 $("open-tab").addEventListener("submit", (event) => {
@@ -104,4 +115,4 @@ provider.synced.then(() => {
 }, (err) => $("state").textContent = `cannot sync: ${err.message}`);
 
 // For tests and the console.
-globalThis.tabSync = { client, doc, provider, tabs, device };
+globalThis.tabSync = { client, doc, provider, tabs, device, awareness };

@@ -48,6 +48,30 @@ export function syncNamespace(anonymous: DocAccess): NamespaceOptions {
   };
 }
 
+/** Channel namespace of awareness (cursors, names): `awareness:<doc>`. */
+export const AWARENESS_CHANNEL_PREFIX = "awareness:";
+
+/**
+ * Namespace options of `awareness:<doc>`: clients publish their y-protocols awareness updates,
+ * nothing is kept, and presence with join/leave tells who is there, so a client's states are
+ * removed when it leaves. `guard` checks read access (a reader may show its cursor).
+ */
+export function awarenessNamespace(anonymous: DocAccess): NamespaceOptions {
+  return {
+    ...DEFAULT_NAMESPACE,
+    historySize: 0,
+    presence: true,
+    joinLeave: true,
+    publish: true,
+    guard: (channel: string, who: SubscriberInfo) => {
+      const doc = channel.slice(AWARENESS_CHANNEL_PREFIX.length);
+      if (accessOf(who.user, who.claims, doc, anonymous) === "none") {
+        throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
+      }
+    },
+  };
+}
+
 /** Options of {@linkcode attachSessionSync}. */
 export interface SessionSyncOptions {
   docs: DocManagerApi;

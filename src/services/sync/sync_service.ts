@@ -14,7 +14,7 @@ import { DocManager, type DocManagerStats } from "./doc_manager.ts";
 import { DocStore } from "./doc_store.ts";
 import { createSyncHttpApi, SYNC_API_PREFIX } from "./http_api.ts";
 import { openApiDocument } from "./openapi.ts";
-import { attachSessionSync, syncNamespace } from "./session_sync.ts";
+import { attachSessionSync, awarenessNamespace, syncNamespace } from "./session_sync.ts";
 import type { DocAccess, SyncLimits } from "./types.ts";
 import { createYWebsocketHandler, yjsRoom } from "./y_websocket.ts";
 
@@ -43,7 +43,10 @@ export class SyncService {
 
   /** The namespaces the hub must be created with. */
   static namespaces(settings: Pick<SyncSettings, "anonymous">): Record<string, NamespaceOptions> {
-    return { sync: syncNamespace(settings.anonymous) };
+    return {
+      sync: syncNamespace(settings.anonymous),
+      awareness: awarenessNamespace(settings.anonymous),
+    };
   }
 
   /**
