@@ -1,13 +1,13 @@
 /**
  * Runs every ```ts block of the docs (not `ts no-run`) against a real server:
- * `http://localhost:4480` becomes the test server, `./client/mod.ts` the checkout's client.
+ * `http://localhost:4480` (and `ws://`) becomes the test server, `./client/…` the checkout's client.
  */
 import assert from "node:assert/strict";
 import { startTestServer } from "./_server.ts";
 
 const ROOT = new URL("../", import.meta.url);
-const DOCS = ["docs/client.md"];
-const CLIENT = new URL("client/mod.ts", ROOT).href;
+const DOCS = ["docs/client.md", "docs/sync.md"];
+const CLIENT_DIR = new URL("client/", ROOT).href;
 
 function examples(markdown: string): { line: number; code: string }[] {
   const out: { line: number; code: string }[] = [];
@@ -37,13 +37,21 @@ for (const doc of DOCS) {
           const file = `${dir}/example.ts`;
           await Deno.writeTextFile(
             file,
-            code.replaceAll("http://localhost:4480", server.http).replaceAll(
-              '"./client/mod.ts"',
-              JSON.stringify(CLIENT),
-            ),
+            code.replaceAll("http://localhost:4480", server.http)
+              .replaceAll("ws://localhost:4480", server.http.replace("http", "ws"))
+              .replaceAll('"./client/', `"${CLIENT_DIR}`),
           );
           const out = await new Deno.Command(Deno.execPath(), {
-            args: ["run", "--allow-net", "--allow-read", file],
+            // deno.json's import map resolves `yjs` and the like, as in the repository.
+            args: [
+              "run",
+              "--allow-net",
+              "--allow-read",
+              "--allow-env",
+              "--config",
+              "deno.json",
+              file,
+            ],
             cwd: new URL(".", ROOT).pathname,
             stdout: "piped",
             stderr: "piped",
