@@ -103,6 +103,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       : config.sync.anonymous,
   } as const;
   if (syncModule) Object.assign(named, syncModule.SyncService.namespaces(syncSettings));
+  const syncStore = syncModule?.SyncService.openStore(syncSettings);
   for (const [name, ns] of Object.entries(config.namespaces)) named[name] = { ...ns };
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
   const broker = new MemoryBroker();
@@ -171,6 +172,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   } catch (err) {
     await certificates?.stop();
     await hub.shutdown();
+    syncStore?.close();
     throw err;
   }
   server.addRoute("GET", "/metrics", async () => {
@@ -185,22 +187,17 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   );
   if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
   let sync: SyncService | undefined;
-  if (syncModule) {
-    try {
-      sync = syncModule.SyncService.start(hub, server, {
-        settings: syncSettings,
-        authenticator,
-        log,
-        version: denoJson.version,
-        observer: metrics.syncObserver,
-      });
-      const started = sync;
-      metrics.bindSync(() => started.stats);
-    } catch (err) {
-      await server.close({ timeoutMs: 0 });
-      await certificates?.stop();
-      throw err;
-    }
+  if (syncModule && syncStore) {
+    sync = syncModule.SyncService.start(hub, server, {
+      store: syncStore,
+      settings: syncSettings,
+      authenticator,
+      log,
+      version: denoJson.version,
+      observer: metrics.syncObserver,
+    });
+    const started = sync;
+    metrics.bindSync(() => started.stats);
   }
   let closing: Promise<void> | undefined;
   return {

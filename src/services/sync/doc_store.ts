@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS updates (
 CREATE INDEX IF NOT EXISTS updates_doc_seq ON updates (doc, seq);
 `;
 
-const FIX = "or set [sync] database to another path";
+const FIX = "or point [sync] database (SWITCHYARD_SYNC_DATABASE) at another path";
 
 /**
  * The document store on `node:sqlite` (WAL journal). Every method is synchronous; a write is

@@ -50,13 +50,20 @@ export class SyncService {
   }
 
   /**
-   * Open the store and serve documents through `hub` and `server`. Throws a `SyncError`
-   * (`ERR_STORE_OPEN`, naming the file and the fix) when the database cannot be opened.
+   * Open the database; do it before opening ports, so a server that cannot keep documents fails
+   * before it accepts anything. Throws a `SyncError` (`ERR_STORE_OPEN`, naming the file and the
+   * fix).
    */
+  static openStore(settings: Pick<SyncSettings, "database" | "synchronous">): DocStore {
+    return DocStore.open({ path: settings.database, synchronous: settings.synchronous });
+  }
+
+  /** Serve the documents of `store` through `hub` and `server`; the service closes the store. */
   static start(
     hub: Hub,
     server: HttpServer,
     options: {
+      store: DocStore;
       settings: SyncSettings;
       authenticator: Authenticator;
       log: Logger;
@@ -66,7 +73,7 @@ export class SyncService {
     },
   ): SyncService {
     const { settings, log } = options;
-    const store = DocStore.open({ path: settings.database, synchronous: settings.synchronous });
+    const { store } = options;
     const manager = new DocManager({
       store,
       limits: settings,
