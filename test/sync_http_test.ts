@@ -222,3 +222,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "/metrics counts documents, updates, commits and their latency",
+  ...OPTS,
+  async fn() {
+    const s = await startTestServer();
+    try {
+      for (let i = 0; i < 3; i++) {
+        await fetch(`${s.http}/sync/docs/m${i}`, { method: "POST", body: setUpdate("k", i) })
+          .then((r) => r.body?.cancel());
+      }
+      const text = await (await fetch(`${s.http}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+      assert.equal(value("switchyard_sync_updates_total"), 3);
+      assert.ok(value("switchyard_sync_commits_total") >= 1);
+      assert.ok(value("switchyard_sync_docs_loaded") >= 0);
+      assert.equal(value("switchyard_sync_compactions_total"), 0);
+      assert.match(
+        text,
+        /^switchyard_sync_commit_duration_seconds_count\{store="sqlite"\} [1-3]$/m,
+      );
+    } finally {
+      await s.close();
+    }
+  },
+});
