@@ -52,3 +52,15 @@ export async function waitForQuiet(maxBusy = 0.3, timeoutMs = 30_000): Promise<n
   }
   return busy;
 }
+
+/**
+ * Milliseconds block device `name` (as named in /proc/diskstats, e.g. `vda`) has
+ * spent doing I/O since boot, or NaN when there is no such device.
+ */
+export function diskBusyMs(name: string): number {
+  for (const line of Deno.readTextFileSync("/proc/diskstats").split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f[2] === name) return Number(f[12]);
+  }
+  return NaN;
+}
