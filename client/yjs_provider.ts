@@ -87,6 +87,7 @@ export class SwitchyardYjsProvider {
   #applyingFrom: string | undefined;
   #awarenessSending = false;
   #awarenessDirty = false;
+  #welcome = false;
   #onAwareness = (
     change: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
@@ -183,24 +184,43 @@ export class SwitchyardYjsProvider {
         if (ids && ids.size > 0) removeAwarenessStates(awareness, [...ids], this);
       },
     });
-    this.#awarenessSub.ready.then(() => this.#publishAwareness(), (err) => this.#report(err));
+    this.#awarenessSub.ready.then(() => this.#publishAwareness(true), (err) => this.#report(err));
   }
 
-  /** Publish this client's awareness state; changes made meanwhile go out in the next one. */
-  #publishAwareness(): void {
+  /**
+   * Send this client's awareness state; changes made meanwhile go out in the next one. With
+   * `welcome`, the server answers everyone's state (for a newcomer: y-websocket clients only
+   * send theirs when it changes, or every 15 s).
+   */
+  #publishAwareness(welcome = false): void {
     const awareness = this.awareness;
     if (!awareness || this.#destroyed) return;
+    this.#welcome ||= welcome;
     if (this.#awarenessSending) {
       this.#awarenessDirty = true;
       return;
     }
     this.#awarenessSending = true;
+    const asked = this.#welcome;
+    this.#welcome = false;
     const update = encodeAwarenessUpdate(awareness, [awareness.clientID]);
-    this.#client.publish(`awareness:${this.name}`, { a: update.toBase64() })
+    this.#client.rpc("sync.awareness", {
+      doc: this.name,
+      update: update.toBase64(),
+      welcome: asked,
+    })
+      .then((reply) => {
+        // Everyone's state: kept until updated, removed, or 30 s without renewal.
+        const states = (reply as { states?: unknown } | null)?.states;
+        if (typeof states !== "string" || this.#destroyed) return;
+        const own = awareness.getLocalState();
+        applyAwarenessUpdate(awareness, Uint8Array.fromBase64(states), this);
+        if (awareness.getLocalState() !== own) awareness.setLocalState(own);
+      })
       .catch((err) => this.#report(err))
       .finally(() => {
         this.#awarenessSending = false;
-        if (this.#awarenessDirty) {
+        if (this.#awarenessDirty || this.#welcome) {
           this.#awarenessDirty = false;
           this.#publishAwareness();
         }

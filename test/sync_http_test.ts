@@ -5,6 +5,9 @@
 import assert from "node:assert/strict";
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
+import { Awareness } from "y-protocols/awareness";
+import { SwitchyardClient } from "../client/mod.ts";
+import { SwitchyardYjsProvider } from "../client/yjs_provider.ts";
 import { waitFor } from "../client/_test_util.ts";
 import { signToken } from "../src/auth/mod.ts";
 import { startTestServer } from "./_server.ts";
@@ -244,6 +247,38 @@ Deno.test({
         /^switchyard_sync_commit_duration_seconds_count\{store="sqlite"\} [1-3]$/m,
       );
     } finally {
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "awareness crosses protocols: a y-websocket client and a Switchyard client see each other",
+  ...OPTS,
+  async fn() {
+    const s = await startTestServer();
+    const yws = stockClient(`${s.http.replace("http", "ws")}/yjs`, "aw/x");
+    const client = new SwitchyardClient(s.http, { storage: null, transports: ["sse"] });
+    const doc = new Y.Doc();
+    const awareness = new Awareness(doc);
+    const provider = new SwitchyardYjsProvider(client, "aw/x", doc, { awareness });
+    const names = (a: Awareness) =>
+      [...a.getStates().values()].map((st) => (st as { name?: string }).name).filter(Boolean)
+        .sort().join();
+    try {
+      yws.provider.awareness.setLocalStateField("name", "stock");
+      awareness.setLocalStateField("name", "sdk");
+      await waitFor(
+        () => names(awareness) === "sdk,stock" && names(yws.provider.awareness) === "sdk,stock",
+        "each sees the other",
+      );
+      yws.destroy();
+      await waitFor(() => names(awareness) === "sdk", "the stock client's state is removed");
+    } finally {
+      yws.destroy();
+      await provider.destroy();
+      awareness.destroy();
+      await client.close();
       await s.close();
     }
   },

@@ -52,10 +52,15 @@ export class Room {
 
 /**
  * Send each awareness change to every ready connection of `room`, the sender
- * included (the client drops a socket that is silent for 30 s), and track
- * which client ids each connection controls.
+ * included (the client drops a socket that is silent for 30 s), track
+ * which client ids each connection controls, and pass the changes y-websocket
+ * clients made to `onClientChange`.
  */
-export function watchAwareness(room: Room, loaded: LoadedDoc): () => void {
+export function watchAwareness(
+  room: Room,
+  loaded: LoadedDoc,
+  onClientChange?: (doc: string, update: Uint8Array) => void,
+): () => void {
   const { awareness } = loaded;
   const listener = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
@@ -68,10 +73,10 @@ export function watchAwareness(room: Room, loaded: LoadedDoc): () => void {
     }
     const changed = [...added, ...updated, ...removed].filter((id) => id !== awareness.clientID);
     if (changed.length === 0) return;
-    const frame = encodeAwarenessMessage(
-      awarenessProtocol.encodeAwarenessUpdate(awareness, changed),
-    );
+    const update = awarenessProtocol.encodeAwarenessUpdate(awareness, changed);
+    const frame = encodeAwarenessMessage(update);
     for (const conn of room.conns) if (!conn.queue) conn.send(frame);
+    if (origin instanceof Connection) onClientChange?.(room.name, update);
   };
   awareness.on("update", listener);
   return () => awareness.off("update", listener);

@@ -16,6 +16,7 @@
  */
 
 import * as Y from "yjs";
+import { applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
 import {
   DEFAULT_NAMESPACE,
   type Hub,
@@ -54,7 +55,8 @@ export const AWARENESS_CHANNEL_PREFIX = "awareness:";
 /**
  * Namespace options of `awareness:<doc>`: clients publish their y-protocols awareness updates,
  * nothing is kept, and presence with join/leave tells who is there, so a client's states are
- * removed when it leaves. `guard` checks read access (a reader may show its cursor).
+ * removed when it leaves. Clients send theirs with the `sync.awareness` RPC (the server also
+ * hands them to y-websocket clients); `guard` checks read access (a reader may show its cursor).
  */
 export function awarenessNamespace(anonymous: DocAccess): NamespaceOptions {
   return {
@@ -62,7 +64,7 @@ export function awarenessNamespace(anonymous: DocAccess): NamespaceOptions {
     historySize: 0,
     presence: true,
     joinLeave: true,
-    publish: true,
+    publish: false,
     guard: (channel: string, who: SubscriberInfo) => {
       const doc = channel.slice(AWARENESS_CHANNEL_PREFIX.length);
       if (accessOf(who.user, who.claims, doc, anonymous) === "none") {
@@ -142,8 +144,54 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
       })
     );
   };
-  return docs.onUpdate(publish);
+  const stopUpdates = docs.onUpdate(publish);
+
+  // Awareness of Switchyard clients: published on awareness:<doc> for the others, and applied to
+  // the document's server-side awareness, which y-websocket clients see.
+  hub.rpc("sync.awareness", async (data, ctx) => {
+    const { doc, update } = parseArgs(data, "update");
+    access(doc, ctx);
+    const loaded = await withSyncErrors(() => docs.open(doc));
+    let states: string | null = null;
+    try {
+      applyAwarenessUpdate(loaded.awareness, update!, { session: ctx.session });
+      // A newcomer is told everyone's state at once: y-websocket clients only send theirs when
+      // it changes or every 15 s.
+      if ((data as { welcome?: unknown }).welcome === true) {
+        const ids = [...loaded.awareness.getStates().keys()]
+          .filter((id) => id !== loaded.awareness.clientID);
+        states = encodeAwarenessUpdate(loaded.awareness, ids).toBase64();
+      }
+    } catch (err) {
+      throw new SwitchyardError(
+        "ERR_BAD_REQUEST",
+        `Bad awareness update: ${(err as Error).message}`,
+      );
+    } finally {
+      docs.release(doc);
+    }
+    await hub.publish(AWARENESS_CHANNEL_PREFIX + doc, { a: update!.toBase64() }, {
+      info: { user: ctx.user, client: ctx.session },
+    });
+    return { states };
+  });
+  return stopUpdates;
 }
+
+/**
+ * Publish awareness changes made by y-websocket clients on `awareness:<doc>`, so Switchyard
+ * clients see them (a socket's states are removed the same way when it closes).
+ */
+export function publishForeignAwareness(hub: Hub, log: Logger) {
+  return (doc: string, update: Uint8Array): void => {
+    hub.publish(AWARENESS_CHANNEL_PREFIX + doc, { a: update.toBase64() }, {
+      info: { user: "", client: Y_WEBSOCKET_CLIENT },
+    }).catch((err) => log.error("Cannot publish awareness", { doc, error: String(err) }));
+  };
+}
+
+/** The `client` of awareness publications that come from y-websocket clients. */
+export const Y_WEBSOCKET_CLIENT = "y-websocket";
 
 function accessOf(
   user: string,

@@ -14,7 +14,12 @@ import { DocManager, type DocManagerStats } from "./doc_manager.ts";
 import { DocStore } from "./doc_store.ts";
 import { createSyncHttpApi, SYNC_API_PREFIX } from "./http_api.ts";
 import { openApiDocument } from "./openapi.ts";
-import { attachSessionSync, awarenessNamespace, syncNamespace } from "./session_sync.ts";
+import {
+  attachSessionSync,
+  awarenessNamespace,
+  publishForeignAwareness,
+  syncNamespace,
+} from "./session_sync.ts";
 import type { DocAccess, SyncLimits } from "./types.ts";
 import { createYWebsocketHandler, yjsRoom } from "./y_websocket.ts";
 
@@ -95,6 +100,7 @@ export class SyncService {
       authenticate,
       anonymous: settings.anonymous,
       maxUpdateBytes: settings.maxUpdateBytes,
+      onAwareness: publishForeignAwareness(hub, log),
       log,
     });
     service.#stop.push(() => yws.close());

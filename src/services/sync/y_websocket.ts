@@ -80,6 +80,11 @@ export interface YWebsocketOptions {
   anonymous: DocAccess;
   /** Largest update accepted (`sync.max_update_bytes`). */
   maxUpdateBytes: number;
+  /**
+   * Told each awareness change that y-websocket clients made (set, update, or removal when a
+   * socket closes), as a y-protocols awareness update, so other clients can be told too.
+   */
+  onAwareness?(doc: string, update: Uint8Array): void;
   log: Logger;
 }
 
@@ -266,7 +271,7 @@ class YWebsocketEndpoint {
           throw new Error("Room closed while its document loaded");
         }
         created.loaded = loaded;
-        created.stopAwareness = watchAwareness(created, loaded);
+        created.stopAwareness = watchAwareness(created, loaded, this.#options.onAwareness);
         return loaded;
       }, (err) => {
         this.#drop(created);
@@ -402,7 +407,7 @@ class YWebsocketEndpoint {
     if (!room) return;
     room.conns.delete(conn);
     if (room.loaded && conn.controlled.size > 0) {
-      awarenessProtocol.removeAwarenessStates(room.loaded.awareness, [...conn.controlled], null);
+      awarenessProtocol.removeAwarenessStates(room.loaded.awareness, [...conn.controlled], conn);
     }
     if (room.conns.size === 0 && !room.gone) {
       this.#drop(room);
