@@ -26,6 +26,7 @@ import {
 import type { SwitchyardClient } from "./switchyard_client.ts";
 import type { Subscription } from "./subscription.ts";
 import type { StreamPosition } from "../src/core/protocol.ts";
+import { docChannel } from "../src/services/sync/doc_channel.ts";
 
 /** Wait before resending an update the server could not store. */
 const RETRY_MS = 1000;
@@ -160,7 +161,7 @@ export class SwitchyardYjsProvider {
 
   #watchAwareness(awareness: Awareness): void {
     awareness.on("update", this.#onAwareness);
-    this.#awarenessSub = this.#client.subscribe(`awareness:${this.name}`, {
+    this.#awarenessSub = this.#client.subscribe(docChannel("awareness:", this.name) ?? "", {
       onPublication: (pub) => {
         const from = pub.info?.client;
         const data = (pub.data as { a?: unknown })?.a;
@@ -236,7 +237,7 @@ export class SwitchyardYjsProvider {
     this.#access = reply.access;
     Y.applyUpdate(this.doc, Uint8Array.fromBase64(reply.update), this);
     if (!this.#subscription) {
-      this.#subscription = this.#client.subscribe(`sync:${this.name}`, {
+      this.#subscription = this.#client.subscribe(docChannel("sync:", this.name) ?? "", {
         since: reply.position ?? undefined,
         onPublication: (pub) => {
           const data = pub.data as { u?: unknown; s?: unknown };
@@ -277,8 +278,12 @@ export class SwitchyardYjsProvider {
       .finally(() => {
         this.#sending = undefined;
         if (this.#destroyed) return;
-        if (retry) setTimeout(() => this.#flush(), RETRY_MS);
-        else this.#flush();
+        if (!retry) return this.#flush();
+        // Still "sending" while the retry waits, so flushed() does not resolve before it lands.
+        this.#sending = new Promise<void>((resolve) => setTimeout(resolve, RETRY_MS)).then(() => {
+          this.#sending = undefined;
+          if (!this.#destroyed) this.#flush();
+        });
       });
   }
 

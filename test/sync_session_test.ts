@@ -221,3 +221,107 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "sync: a [namespaces.sync] or [namespaces.awareness] table keeps the docs claim guard",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer(
+      `[auth]\nhmac_secret = "${SECRET}"\nanonymous = true\n` +
+        `[namespaces.sync]\nhistory_size = 5000\nhistory_ttl_ms = 600000\n` +
+        `[namespaces.awareness]\npresence = true\njoin_leave = true\n`,
+    );
+    const stranger = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    try {
+      for (const channel of ["sync:secret", "awareness:secret"]) {
+        const sub = stranger.subscribe(channel, { onPublication: () => {} });
+        await assert.rejects(sub.ready, (e: { code?: string }) => e.code === "ERR_FORBIDDEN");
+        await assert.rejects(
+          stranger.publish(channel, { u: "AAA=" }),
+          (e: { code?: string }) => e.code === "ERR_FORBIDDEN",
+          `nobody publishes on ${channel}`,
+        );
+      }
+    } finally {
+      await stranger.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "Yjs provider: flushed() waits for an update the server could not store yet",
+  ...OPTS,
+  async fn() {
+    // One document in memory: while a y-websocket socket holds "held", "edited" cannot load.
+    const s = await syncServer(`[sync]\nmax_docs_loaded = 1\n`);
+    const client = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    const doc = new Y.Doc();
+    const provider = new SwitchyardYjsProvider(client, "edited", doc);
+    const errors: string[] = [];
+    provider.onError((e) => errors.push((e as { code?: string }).code ?? e.message));
+    let holder: WebSocket | undefined;
+    try {
+      await deadline(provider.synced, "synced");
+      holder = new WebSocket(`${s.http.replace("http", "ws")}/yjs/held`);
+      holder.binaryType = "arraybuffer";
+      const first = new Promise((resolve) => holder!.onmessage = resolve);
+      await deadline(first, "the holder's document is open");
+      doc.getMap("m").set("k", "v");
+      await waitFor(() => errors.includes("ERR_UNAVAILABLE"), "the send is refused for now");
+      const closed = new Promise((resolve) => holder!.onclose = resolve);
+      holder.close();
+      await deadline(closed, "holder closed");
+      await deadline(provider.flushed(), "flushed");
+      const res = await fetch(`${s.http}/sync/docs/edited`);
+      const stored = new Y.Doc();
+      Y.applyUpdate(stored, new Uint8Array(await res.arrayBuffer()));
+      assert.equal(stored.getMap("m").get("k"), "v", "flushed() means stored");
+    } finally {
+      holder?.close();
+      await provider.destroy();
+      await client.close();
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Yjs provider: any document name works (spaces, #, %), and a too long one is refused clearly",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const clients = ["websocket", "sse"].map((k) =>
+      new SwitchyardClient(s.http, { storage: null, transports: [k as "websocket"] })
+    );
+    const docs = clients.map(() => new Y.Doc());
+    const providers = clients.map((c, i) =>
+      new SwitchyardYjsProvider(c, "plan b#bob 100%", docs[i])
+    );
+    try {
+      await deadline(Promise.all(providers.map((p) => p.synced)), "synced");
+      docs[0].getMap("m").set("k", "v");
+      await waitFor(() => docs[1].getMap("m").get("k") === "v", "the other client");
+      const other = new Y.Doc();
+      Y.applyUpdate(
+        other,
+        new Uint8Array(
+          await (await fetch(`${s.http}/sync/docs/${encodeURIComponent("plan b#bob 100%")}`))
+            .arrayBuffer(),
+        ),
+      );
+      assert.equal(other.getMap("m").get("k"), "v", "the same document over HTTP");
+      assert.match(
+        await clients[0].rpc("sync.open", { doc: "x".repeat(300) }).catch((e) =>
+          e.message
+        ) as string,
+        /too long for a channel/,
+      );
+    } finally {
+      for (const p of providers) await p.destroy();
+      for (const c of clients) await c.close();
+      await s.close();
+    }
+  },
+});

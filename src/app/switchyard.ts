@@ -102,9 +102,16 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       ? (config.auth.hmacSecret || config.auth.publicKey || config.auth.jwksUrl ? "none" : "rw")
       : config.sync.anonymous,
   } as const;
-  if (syncModule) Object.assign(named, syncModule.SyncService.namespaces(syncSettings));
   const syncStore = syncModule?.SyncService.openStore(syncSettings);
   for (const [name, ns] of Object.entries(config.namespaces)) named[name] = { ...ns };
+  if (syncModule) {
+    // A [namespaces.sync] table may tune history or presence, never lift the docs claim guard.
+    for (const [name, ns] of Object.entries(syncModule.SyncService.namespaces(syncSettings))) {
+      named[name] = config.namespaces[name]
+        ? { ...config.namespaces[name], guard: ns.guard, publish: false }
+        : ns;
+    }
+  }
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
   const broker = new MemoryBroker();
   const metrics = createMetrics();

@@ -27,6 +27,7 @@ import {
   SwitchyardError,
 } from "../../core/mod.ts";
 import { docAccess } from "./access.ts";
+import { channelDoc, docChannel } from "./doc_channel.ts";
 import { SyncError } from "./sync_error.ts";
 import type { CommittedUpdate, DocAccess, DocManagerApi } from "./types.ts";
 
@@ -41,8 +42,8 @@ export function syncNamespace(anonymous: DocAccess): NamespaceOptions {
     historyTtlMs: 600_000,
     publish: false,
     guard: (channel: string, who: SubscriberInfo) => {
-      const doc = channel.slice(SYNC_CHANNEL_PREFIX.length);
-      if (accessOf(who.user, who.claims, doc, anonymous) === "none") {
+      const doc = channelDoc(SYNC_CHANNEL_PREFIX, channel);
+      if (doc === null || accessOf(who.user, who.claims, doc, anonymous) === "none") {
         throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
       }
     },
@@ -66,8 +67,8 @@ export function awarenessNamespace(anonymous: DocAccess): NamespaceOptions {
     joinLeave: true,
     publish: false,
     guard: (channel: string, who: SubscriberInfo) => {
-      const doc = channel.slice(AWARENESS_CHANNEL_PREFIX.length);
-      if (accessOf(who.user, who.claims, doc, anonymous) === "none") {
+      const doc = channelDoc(AWARENESS_CHANNEL_PREFIX, channel);
+      if (doc === null || accessOf(who.user, who.claims, doc, anonymous) === "none") {
         throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
       }
     },
@@ -98,9 +99,10 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
   hub.rpc("sync.open", async (data, ctx) => {
     const { doc, sv } = parseArgs(data, "sv");
     const granted = access(doc, ctx);
+    const channel = channelOf(SYNC_CHANNEL_PREFIX, doc);
     const loaded = await withSyncErrors(() => docs.open(doc));
     try {
-      const { top } = await hub.history(SYNC_CHANNEL_PREFIX + doc, { limit: 0 });
+      const { top } = await hub.history(channel, { limit: 0 });
       const diff = Y.encodeStateAsUpdate(loaded.doc, sv);
       return {
         update: diff.toBase64(),
@@ -135,14 +137,19 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
   let chain = Promise.resolve();
   const publish = (c: CommittedUpdate) => {
     const session = (c.origin as { session?: unknown } | null)?.session;
-    chain = chain.then(() =>
-      hub.publish(SYNC_CHANNEL_PREFIX + c.doc, {
-        u: c.update.toBase64(),
-        s: typeof session === "string" ? session : null,
-      }).then(() => {}, (err) => {
+    const channel = docChannel(SYNC_CHANNEL_PREFIX, c.doc);
+    if (channel === null) return; // a name too long for a channel: no session can follow it
+    chain = chain.then(async () => {
+      try {
+        await hub.publish(channel, {
+          u: c.update.toBase64(),
+          s: typeof session === "string" ? session : null,
+        });
+      } catch (err) {
+        // Logged, and the chain goes on: one failed publish must not stop the later ones.
         options.log.error("Cannot publish a document update", { doc: c.doc, error: String(err) });
-      })
-    );
+      }
+    });
   };
   const stopUpdates = docs.onUpdate(publish);
 
@@ -170,7 +177,7 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
     } finally {
       docs.release(doc);
     }
-    await hub.publish(AWARENESS_CHANNEL_PREFIX + doc, { a: update!.toBase64() }, {
+    await hub.publish(channelOf(AWARENESS_CHANNEL_PREFIX, doc), { a: update!.toBase64() }, {
       info: { user: ctx.user, client: ctx.session },
     });
     return { states };
@@ -184,7 +191,9 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
  */
 export function publishForeignAwareness(hub: Hub, log: Logger) {
   return (doc: string, update: Uint8Array): void => {
-    hub.publish(AWARENESS_CHANNEL_PREFIX + doc, { a: update.toBase64() }, {
+    const channel = docChannel(AWARENESS_CHANNEL_PREFIX, doc);
+    if (channel === null) return;
+    hub.publish(channel, { a: update.toBase64() }, {
       info: { user: "", client: Y_WEBSOCKET_CLIENT },
     }).catch((err) => log.error("Cannot publish awareness", { doc, error: String(err) }));
   };
@@ -192,6 +201,19 @@ export function publishForeignAwareness(hub: Hub, log: Logger) {
 
 /** The `client` of awareness publications that come from y-websocket clients. */
 export const Y_WEBSOCKET_CLIENT = "y-websocket";
+
+/** The channel of `doc`, or `ERR_BAD_REQUEST` when the name is too long for one. */
+function channelOf(prefix: string, doc: string): string {
+  const channel = docChannel(prefix, doc);
+  if (channel === null) {
+    throw new SwitchyardError(
+      "ERR_BAD_REQUEST",
+      `Document name too long for a channel (${doc.length} characters): use a name under 200 ` +
+        "characters, or the y-websocket or HTTP API",
+    );
+  }
+  return channel;
+}
 
 function accessOf(
   user: string,
