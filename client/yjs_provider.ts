@@ -28,6 +28,12 @@ import type { Subscription } from "./subscription.ts";
 import type { StreamPosition } from "../src/core/protocol.ts";
 import { docChannel } from "../src/services/sync/doc_channel.ts";
 
+/**
+ * Most bytes of queued updates merged into one request: with base64 (4/3) it stays well under
+ * the default 64 KiB message limit.
+ */
+const MERGE_BYTES = 16_384;
+
 /** Wait before resending an update the server could not store. */
 const RETRY_MS = 1000;
 
@@ -265,8 +271,15 @@ export class SwitchyardYjsProvider {
       this.#pending = [];
       return;
     }
-    const update = this.#pending.length === 1 ? this.#pending[0] : Y.mergeUpdates(this.#pending);
-    this.#pending = [];
+    // Merge what piled up, but only up to MERGE_BYTES: a merge of many small edits must still
+    // fit the server's message limit (an edit that alone is too large is refused and reported).
+    let take = 1;
+    let bytes = this.#pending[0].length;
+    while (take < this.#pending.length && bytes + this.#pending[take].length <= MERGE_BYTES) {
+      bytes += this.#pending[take++].length;
+    }
+    const batch = this.#pending.splice(0, take);
+    const update = batch.length === 1 ? batch[0] : Y.mergeUpdates(batch);
     let retry = false;
     this.#sending = this.#client.rpc("sync.update", { doc: this.name, update: update.toBase64() })
       .then(() => {}, (err) => {

@@ -325,3 +325,34 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "Yjs provider: a burst of edits bigger than one message still arrives whole",
+  ...OPTS,
+  async fn() {
+    const s = await syncServer();
+    const a = new SwitchyardClient(s.http, { storage: null, transports: ["websocket"] });
+    const b = new SwitchyardClient(s.http, { storage: null, transports: ["sse"] });
+    const docA = new Y.Doc();
+    const docB = new Y.Doc();
+    const pa = new SwitchyardYjsProvider(a, "burst", docA);
+    const pb = new SwitchyardYjsProvider(b, "burst", docB);
+    const errors: string[] = [];
+    pa.onError((e) => errors.push(e.message));
+    try {
+      await deadline(Promise.all([pa.synced, pb.synced]), "synced");
+      const items = docA.getArray<string>("items");
+      // ~300 KB in 3,000 edits, far past the 64 KiB message limit if merged into one update.
+      for (let i = 0; i < 3000; i++) items.push([`${i}:${"x".repeat(96)}`]);
+      await deadline(pa.flushed(), "flushed", 30_000);
+      await waitFor(() => docB.getArray("items").length === 3000, "b has every edit", 30_000);
+      assert.deepEqual(errors, []);
+    } finally {
+      await pa.destroy();
+      await pb.destroy();
+      await a.close();
+      await b.close();
+      await s.close();
+    }
+  },
+});
