@@ -283,3 +283,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "serve loads Yjs only when a document is first used",
+  ...OPTS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "switchyard-lazy-sync-" });
+    const script = `${dir}/probe.ts`;
+    const server = new URL("./_server.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { startTestServer } from ${JSON.stringify(server)};
+const yjs = () => "__ $YJS$ __" in globalThis;
+const s = await startTestServer();
+const before = yjs();
+await (await fetch(s.http + "/sync/docs/probe")).arrayBuffer();
+console.log(JSON.stringify({ before, after: yjs() }));
+await s.close();
+`,
+    );
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--unstable-net", "--config", "deno.json", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout).trim();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.deepEqual(JSON.parse(text.split("\n").at(-1)!), { before: false, after: true });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

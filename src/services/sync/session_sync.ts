@@ -18,76 +18,34 @@
 import * as Y from "yjs";
 import { applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
 import {
-  DEFAULT_NAMESPACE,
   type Hub,
   type Logger,
-  type NamespaceOptions,
   type RpcContext,
-  type SubscriberInfo,
+  type RpcHandler,
   SwitchyardError,
 } from "../../core/mod.ts";
-import { docAccess } from "./access.ts";
-import { channelDoc, docChannel } from "./doc_channel.ts";
+import { docChannel } from "./doc_channel.ts";
+import { accessOf, AWARENESS_CHANNEL_PREFIX, SYNC_CHANNEL_PREFIX } from "./sync_namespaces.ts";
 import { SyncError } from "./sync_error.ts";
 import type { CommittedUpdate, DocAccess, DocManagerApi } from "./types.ts";
-
-/** Channel namespace of document updates. */
-export const SYNC_CHANNEL_PREFIX = "sync:";
-
-/** Namespace options of `sync:<doc>`; `guard` checks read access. */
-export function syncNamespace(anonymous: DocAccess): NamespaceOptions {
-  return {
-    ...DEFAULT_NAMESPACE,
-    historySize: 1000,
-    historyTtlMs: 600_000,
-    publish: false,
-    guard: (channel: string, who: SubscriberInfo) => {
-      const doc = channelDoc(SYNC_CHANNEL_PREFIX, channel);
-      if (doc === null || accessOf(who.user, who.claims, doc, anonymous) === "none") {
-        throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
-      }
-    },
-  };
-}
-
-/** Channel namespace of awareness (cursors, names): `awareness:<doc>`. */
-export const AWARENESS_CHANNEL_PREFIX = "awareness:";
-
-/**
- * Namespace options of `awareness:<doc>`: clients publish their y-protocols awareness updates,
- * nothing is kept, and presence with join/leave tells who is there, so a client's states are
- * removed when it leaves. Clients send theirs with the `sync.awareness` RPC (the server also
- * hands them to y-websocket clients); `guard` checks read access (a reader may show its cursor).
- */
-export function awarenessNamespace(anonymous: DocAccess): NamespaceOptions {
-  return {
-    ...DEFAULT_NAMESPACE,
-    historySize: 0,
-    presence: true,
-    joinLeave: true,
-    publish: false,
-    guard: (channel: string, who: SubscriberInfo) => {
-      const doc = channelDoc(AWARENESS_CHANNEL_PREFIX, channel);
-      if (doc === null || accessOf(who.user, who.claims, doc, anonymous) === "none") {
-        throw new SwitchyardError("ERR_FORBIDDEN", `No access to document "${doc}"`);
-      }
-    },
-  };
-}
 
 /** Options of {@linkcode attachSessionSync}. */
 export interface SessionSyncOptions {
   docs: DocManagerApi;
   anonymous: DocAccess;
   log: Logger;
+  /** Where the RPC handlers go. Default: `hub.rpc`. */
+  register?: (method: string, handler: RpcHandler) => void;
 }
 
 /**
- * Register the `sync.*` RPCs on `hub` and publish committed updates on their channels.
+ * Register the `sync.*` RPCs (on `hub` unless `register` says otherwise) and publish committed
+ * updates on their channels.
  * Returns a function that stops publishing.
  */
 export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => void {
   const { docs, anonymous } = options;
+  const register = options.register ?? ((method, handler) => hub.rpc(method, handler));
   const access = (doc: string, ctx: RpcContext) => {
     const granted = accessOf(ctx.user, ctx.claims, doc, anonymous);
     if (granted === "none") {
@@ -96,7 +54,7 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
     return granted;
   };
 
-  hub.rpc("sync.open", async (data, ctx) => {
+  register("sync.open", async (data, ctx) => {
     const { doc, sv } = parseArgs(data, "sv");
     const granted = access(doc, ctx);
     const channel = channelOf(SYNC_CHANNEL_PREFIX, doc);
@@ -117,7 +75,7 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
     }
   });
 
-  hub.rpc("sync.update", async (data, ctx) => {
+  register("sync.update", async (data, ctx) => {
     const { doc, update } = parseArgs(data, "update");
     if (access(doc, ctx) !== "rw") {
       throw new SwitchyardError("ERR_FORBIDDEN", `Document "${doc}" is read-only for you`);
@@ -155,7 +113,7 @@ export function attachSessionSync(hub: Hub, options: SessionSyncOptions): () => 
 
   // Awareness of Switchyard clients: published on awareness:<doc> for the others, and applied to
   // the document's server-side awareness, which y-websocket clients see.
-  hub.rpc("sync.awareness", async (data, ctx) => {
+  register("sync.awareness", async (data, ctx) => {
     const { doc, update } = parseArgs(data, "update");
     access(doc, ctx);
     const loaded = await withSyncErrors(() => docs.open(doc));
@@ -213,15 +171,6 @@ function channelOf(prefix: string, doc: string): string {
     );
   }
   return channel;
-}
-
-function accessOf(
-  user: string,
-  claims: Readonly<Record<string, unknown>>,
-  doc: string,
-  anonymous: DocAccess,
-): DocAccess {
-  return docAccess(user === "" ? undefined : claims, doc, anonymous);
 }
 
 function parseArgs(

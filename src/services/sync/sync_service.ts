@@ -4,24 +4,22 @@
  * `sync.*` RPCs with the `sync:<doc>` channels (Switchyard sessions, any
  * transport), and the HTTP API under `/sync/` with `/openapi.json`.
  *
+ * The database opens at start (a server that cannot keep documents must fail
+ * before it accepts anything); Yjs and the rest load on the first request that
+ * needs them (`_sync_engine.ts`), since importing Yjs costs ~17 MB.
+ *
  * @module
  */
 
 import { ClientBundle } from "../../app/client_bundle.ts";
 import type { Authenticator, Hub, Logger, NamespaceOptions } from "../../core/mod.ts";
 import type { HttpServer } from "../../http/mod.ts";
-import { DocManager, type DocManagerStats } from "./doc_manager.ts";
+import type { DocManagerStats } from "./doc_manager.ts";
 import { DocStore } from "./doc_store.ts";
-import { createSyncHttpApi, SYNC_API_PREFIX } from "./http_api.ts";
 import { openApiDocument } from "./openapi.ts";
-import {
-  attachSessionSync,
-  awarenessNamespace,
-  publishForeignAwareness,
-  syncNamespace,
-} from "./session_sync.ts";
+import { awarenessNamespace, syncNamespace } from "./sync_namespaces.ts";
 import type { DocAccess, SyncLimits } from "./types.ts";
-import { createYWebsocketHandler, yjsRoom } from "./y_websocket.ts";
+import type { SyncEngine } from "./_sync_engine.ts";
 
 /** Where the browser bundle of the client, the Yjs provider and Yjs is served. */
 export const YJS_BUNDLE_PATH = "/switchyard/yjs.js";
@@ -35,15 +33,33 @@ export interface SyncSettings extends SyncLimits {
   compactAfterUpdates: number;
 }
 
+/** The sync API's prefix. */
+const SYNC_API_PREFIX = "/sync/";
+
+/** `sync.*` RPC methods, answered once the engine has loaded. */
+const RPC_METHODS = ["sync.open", "sync.update", "sync.awareness"];
+
+const NO_STATS: DocManagerStats = {
+  docsLoaded: 0,
+  updatesApplied: 0,
+  updatesSkipped: 0,
+  commits: 0,
+  commitSeconds: 0,
+  compactions: 0,
+  resets: 0,
+};
+
 /** A running sync service. */
 export class SyncService {
   #store: DocStore;
-  #manager: DocManager;
-  #stop: (() => void)[] = [];
+  #engine: Promise<SyncEngine> | undefined;
+  #loaded: SyncEngine | undefined;
+  #start: () => Promise<SyncEngine>;
+  #closed = false;
 
-  private constructor(store: DocStore, manager: DocManager) {
+  private constructor(store: DocStore, start: () => Promise<SyncEngine>) {
     this.#store = store;
-    this.#manager = manager;
+    this.#start = start;
   }
 
   /** The namespaces the hub must be created with. */
@@ -77,53 +93,21 @@ export class SyncService {
       observer?: { commit(seconds: number): void };
     },
   ): SyncService {
-    const { settings, log } = options;
-    const { store } = options;
-    const manager = new DocManager({
-      store,
-      limits: settings,
-      unloadAfterMs: settings.unloadAfterMs,
-      compactAfterUpdates: settings.compactAfterUpdates,
-      log,
-      observer: options.observer,
+    const service = new SyncService(options.store, async () => {
+      const { startEngine } = await import("./_sync_engine.ts");
+      return startEngine(hub, options);
     });
-    const service = new SyncService(store, manager);
-    const authenticate = async (token: string | undefined) => {
-      const creds = await options.authenticator.connect(token);
-      return { claims: creds.user === "" && token === undefined ? undefined : creds.claims ?? {} };
-    };
-    service.#stop.push(
-      attachSessionSync(hub, { docs: manager, anonymous: settings.anonymous, log }),
-    );
-    const yws = createYWebsocketHandler({
-      docs: manager,
-      authenticate,
-      anonymous: settings.anonymous,
-      maxUpdateBytes: settings.maxUpdateBytes,
-      onAwareness: publishForeignAwareness(hub, log),
-      log,
-    });
-    service.#stop.push(() => yws.close());
-    server.addRoute("GET", "/yjs/", (req, ctx) => {
-      const room = yjsRoom(ctx.url.pathname);
-      if (room === null) {
-        return Response.json({
-          error: "ERR_BAD_DOC_NAME",
-          message: "Connect to /yjs/{document name}",
-        }, { status: 400 });
-      }
-      return yws(req, room);
-    });
+    for (const method of RPC_METHODS) {
+      hub.rpc(method, async (data, ctx) => {
+        const handler = (await service.#engineNow()).rpc.get(method)!;
+        return await handler(data, ctx);
+      });
+    }
+    server.addRoute("GET", "/yjs/", async (req, ctx) => (await service.#engineNow()).yjs(req, ctx));
     server.addRoute(
       "*",
       SYNC_API_PREFIX,
-      createSyncHttpApi({
-        docs: manager,
-        changes: store,
-        authenticate: (token) => authenticate(token),
-        anonymous: settings.anonymous,
-        maxUpdateBytes: settings.maxUpdateBytes,
-      }),
+      async (req, ctx) => await (await service.#engineNow()).http(req, ctx),
     );
     const bundle = new ClientBundle(new URL("../../../client/yjs.ts", import.meta.url));
     bundle.warm();
@@ -133,15 +117,23 @@ export class SyncService {
     return service;
   }
 
-  /** The document manager's counters. */
+  /** The document manager's counters (zeros until the first request loaded it). */
   get stats(): DocManagerStats {
-    return this.#manager.stats;
+    return this.#loaded?.stats ?? NO_STATS;
   }
 
   /** Close the endpoints, commit what is queued, close the database. */
   async close(): Promise<void> {
-    for (const stop of this.#stop.splice(0)) stop();
-    await this.#manager.close();
+    this.#closed = true;
+    const engine = await this.#engine?.catch(() => undefined);
+    await engine?.close();
     this.#store.close();
+  }
+
+  #engineNow(): Promise<SyncEngine> {
+    if (this.#closed) return Promise.reject(new Error("The sync service is closed"));
+    this.#engine ??= this.#start().then((engine) => this.#loaded = engine);
+    this.#engine.catch(() => this.#engine = undefined);
+    return this.#engine;
   }
 }
