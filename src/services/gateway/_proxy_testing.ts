@@ -5,6 +5,7 @@
  * @module
  */
 
+import { concatBytes } from "../../core/bytes.ts";
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { type ProxyOptions, proxyRequest } from "./proxy.ts";
@@ -136,22 +137,12 @@ export function rawGet(
     const req = httpRequest(url, { headers: { "accept-encoding": "gzip" } }, (res) => {
       const chunks: Uint8Array[] = [];
       res.on("data", (chunk: Uint8Array) => chunks.push(chunk));
-      res.on("end", () => resolve({ headers: res.headers, body: concat(chunks) }));
+      res.on("end", () => resolve({ headers: res.headers, body: concatBytes(chunks) }));
       res.on("error", reject);
     });
     req.on("error", reject);
     req.end();
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }
 
 /** A WebSocket upstream that echoes, closes on "close:<code>:<reason>" and picks `vite-hmr`. */

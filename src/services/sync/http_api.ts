@@ -18,7 +18,7 @@
  */
 
 import * as Y from "yjs";
-import { SwitchyardError } from "../../core/mod.ts";
+import { concatBytes, SwitchyardError } from "../../core/mod.ts";
 import type { RequestContext } from "../../http/router.ts";
 import { docAccess } from "./access.ts";
 import { SYNC_ERROR_STATUS, SyncError } from "./sync_error.ts";
@@ -196,13 +196,7 @@ async function readCapped(req: Request, max: number): Promise<Uint8Array> {
     if (size > max) throw tooLarge(max);
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function errorResponse(err: unknown): Response {
