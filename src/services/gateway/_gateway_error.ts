@@ -17,6 +17,10 @@
  * - `ERR_CRASH_LOOP`: the process crashed more often than the restart policy allows.
  * - `ERR_STOPPED`: the session was stopped while someone waited for it to be ready.
  * - `ERR_NOT_STARTED`: the session was never started.
+ * - `ERR_MAX_SESSIONS`: the gateway runs its maximum number of sessions already.
+ * - `ERR_PORTS_EXHAUSTED`: no port of the gateway's range is free.
+ * - `ERR_UNKNOWN_SESSION`: the gateway has no session with that id.
+ * - `ERR_GATEWAY_CLOSED`: the gateway was closed; it starts nothing more.
  */
 export type GatewayErrorCode =
   | "ERR_BAD_SESSION_ID"
@@ -28,7 +32,11 @@ export type GatewayErrorCode =
   | "ERR_READY_TIMEOUT"
   | "ERR_CRASH_LOOP"
   | "ERR_STOPPED"
-  | "ERR_NOT_STARTED";
+  | "ERR_NOT_STARTED"
+  | "ERR_MAX_SESSIONS"
+  | "ERR_PORTS_EXHAUSTED"
+  | "ERR_UNKNOWN_SESSION"
+  | "ERR_GATEWAY_CLOSED";
 
 /** Session ids: letters, digits and dashes, starting with a letter or digit, at most 63 long. */
 export const SESSION_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/i;

@@ -31,6 +31,8 @@ export interface WebSocketExchange {
   timeoutMs: number;
   /** The caller's signal; `req.signal` (the client went away) is watched as well. */
   signal?: AbortSignal;
+  /** Called with the client's socket once the upgrade is accepted. */
+  onWebSocket?: (socket: WebSocket) => void;
 }
 
 type Message = string | ArrayBuffer;
@@ -79,6 +81,7 @@ export async function forwardWebSocket(exchange: WebSocketExchange): Promise<Res
   }
   pipe(upgrade.socket, upstream, pending);
   if (signal) stopOnAbort(signal, upgrade.socket, upstream);
+  exchange.onWebSocket?.(upgrade.socket);
   return upgrade.response;
 }
 

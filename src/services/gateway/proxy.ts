@@ -47,6 +47,13 @@ export interface ProxyOptions {
    * when a TLS-terminating load balancer is in front.
    */
   forwardedProto?: string;
+  /**
+   * Called with the client's socket when a WebSocket upgrade is accepted,
+   * before the 101 is returned. Use `addEventListener` (the proxy owns the
+   * `on*` handlers) to watch its messages and its `close`, which fires once
+   * however the pair ends. Must not throw.
+   */
+  onWebSocket?: (socket: WebSocket) => void;
 }
 
 /**
@@ -125,6 +132,7 @@ export function proxyRequest(
       ...exchange,
       headers: upstreamWebSocketHeaders(req, forwarding),
       protocols: offeredProtocols(req),
+      onWebSocket: options.onWebSocket,
     });
   }
   return forwardHttp({ ...exchange, headers: upstreamRequestHeaders(req, forwarding) });

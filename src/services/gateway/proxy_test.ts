@@ -292,6 +292,40 @@ proxyTest("proxyRequest() forwards a WebSocket with its subprotocol and query", 
   }
 });
 
+proxyTest(
+  "proxyRequest() hands onWebSocket the client socket, whose close fires once",
+  async () => {
+    const upstream = wsUpstream();
+    const events: string[] = [];
+    const closed = Promise.withResolvers<void>();
+    const front = serveProxy(upstream.port, {
+      onWebSocket(socket) {
+        events.push("open");
+        socket.addEventListener("message", (e) => events.push(`message ${e.data}`));
+        socket.addEventListener("close", () => {
+          events.push("close");
+          closed.resolve();
+        });
+      },
+    });
+    try {
+      const res = await fetch(`${front.base}/session/a/`);
+      await res.body?.cancel();
+      assert.deepEqual(events, [], "plain HTTP does not call onWebSocket");
+      const client = await openClient(`ws://127.0.0.1:${front.port}/session/a/`);
+      client.ws.send("hi");
+      assert.equal(await client.next(), "hi");
+      client.ws.close();
+      await client.closed;
+      await deadline(closed.promise, "close of the proxied socket");
+      assert.deepEqual(events, ["open", "message hi", "close"]);
+    } finally {
+      await front.close();
+      await upstream.close();
+    }
+  },
+);
+
 proxyTest("proxyRequest() propagates WebSocket close codes both ways", async () => {
   const upstream = wsUpstream();
   const front = serveProxy(upstream.port);
