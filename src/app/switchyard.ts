@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Config } from "../config/mod.ts";
+import { type Config, ConfigError } from "../config/mod.ts";
 import { createAuthenticator } from "../auth/mod.ts";
 import { MemoryBroker } from "../broker/memory/mod.ts";
 import {
@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { CertificateManager } from "../tls/mod.ts";
 import { ClientBundle } from "./client_bundle.ts";
 import type { SyncService } from "../services/sync/sync_service.ts";
+import type { GatewayService } from "../services/gateway/gateway_service.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 /** Options of {@linkcode startSwitchyard}. */
@@ -49,6 +50,8 @@ export interface Switchyard {
   readonly certificates?: CertificateManager;
   /** Document sync, when it runs. */
   readonly sync?: SyncService;
+  /** The session gateway (`[gateway]`), when enabled. */
+  readonly gateway?: GatewayService;
   /** Stop: clients are told to reconnect; resolves within `shutdown_timeout_ms`. */
   close(): Promise<void>;
 }
@@ -113,6 +116,27 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     }
   }
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
+  const gatewayOn = (options.layout ?? "serve") === "serve" && config.gateway.enabled;
+  let gateway: GatewayService | undefined;
+  if (gatewayOn) {
+    // Loaded only when used, like sync: most servers run no dev servers.
+    const [{ GatewayService }, { gatewayOptions }] = await Promise.all([
+      import("../services/gateway/gateway_service.ts"),
+      import("../services/gateway/gateway_settings.ts"),
+    ]);
+    try {
+      gateway = new GatewayService(gatewayOptions(config.gateway, { authenticator, log }));
+    } catch (error) {
+      syncStore?.close();
+      const message = (error as Error).message;
+      throw new ConfigError([{
+        code: "ERR_CONFIG_INVALID",
+        key: /gateway\.[a-z_]+/.exec(message)?.[0] ?? "gateway.command",
+        source: config.configFile ?? "config",
+        message: `Cannot start the session gateway: ${(error as Error).message}`,
+      }]);
+    }
+  }
   const broker = new MemoryBroker();
   const metrics = createMetrics();
   const hub = new Hub({
@@ -177,6 +201,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       },
     });
   } catch (err) {
+    await gateway?.close();
     await certificates?.stop();
     await hub.shutdown();
     syncStore?.close();
@@ -193,6 +218,19 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
   );
   if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
+  if (gateway) {
+    const sessions = gateway;
+    server.addRoute(
+      "*",
+      "/session/",
+      (req, ctx) =>
+        sessions.handle(req, {
+          url: ctx.url,
+          remoteAddress: ctx.remoteAddress,
+          secure: ctx.secure,
+        }),
+    );
+  }
   let sync: SyncService | undefined;
   if (syncModule && syncStore) {
     sync = syncModule.SyncService.start(hub, server, {
@@ -213,9 +251,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     metrics,
     certificates,
     sync,
+    gateway,
     close() {
       closing ??= (async () => {
-        await server.close({ timeoutMs: config.shutdownTimeoutMs });
+        // Process groups stop alongside the server, so none outlives a SIGINT or SIGTERM.
+        await Promise.all([
+          server.close({ timeoutMs: config.shutdownTimeoutMs }),
+          gateway?.close(),
+        ]);
         await sync?.close();
         await certificates?.stop();
       })();

@@ -30,6 +30,8 @@ export interface Config extends TopLevelConfig {
   readonly auth: SectionConfig<"auth">;
   /** `[sync]`: Yjs document sync. */
   readonly sync: SectionConfig<"sync">;
+  /** `[gateway]`: the session gateway (off by default). */
+  readonly gateway: SectionConfig<"gateway">;
   /** `[channels]`: options of channels without a namespace. */
   readonly channels: NamespaceConfig;
   /** `[namespaces.NAME]`: options per namespace, by name. */

@@ -38,7 +38,7 @@ export function configReference(): string {
     "",
     ...table(FIELDS.filter((field) => !field.key.includes("."))),
   ];
-  for (const section of ["session", "limits", "auth", "sync"] as const) {
+  for (const section of ["session", "limits", "auth", "sync", "gateway"] as const) {
     out.push(
       "",
       `### \`[${section}]\``,

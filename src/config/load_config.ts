@@ -8,6 +8,7 @@
 
 import { resolve } from "node:path";
 import { envLayer, fileLayer, flagLayer, Layers } from "./_layers.ts";
+import { checkGateway } from "./_gateway_checks.ts";
 import { show } from "./_kinds.ts";
 import { assembleConfig, type Config } from "./config.ts";
 import { ConfigError } from "./config_error.ts";
@@ -59,6 +60,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<Config> {
   layers.throwIfAny();
   await readPublicKeyFile(layers, options.cwd, readFile);
   checkCombinations(layers);
+  checkGateway(layers);
   layers.throwIfAny();
   return assembleConfig({
     values: new Map([...layers.settings].map(([key, setting]) => [key, setting.value])),

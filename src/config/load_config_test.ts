@@ -428,3 +428,59 @@ Deno.test("loadConfig() reads the real ./switchyard.toml only when it exists", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() reads [gateway] and refuses a gateway it could not run", async () => {
+  const secret = `hmac_secret = "${"s".repeat(40)}"`;
+  const config = await loadToml(
+    `[auth]\n${secret}\n[gateway]\nenabled = true\ncommand = "vite --port {port}"\n` +
+      'port_range = "5000-5009"\nenv = "A=1"\n',
+  );
+  assert.equal(config.gateway.enabled, true);
+  assert.equal(config.gateway.command, "vite --port {port}");
+  assert.equal(config.gateway.portRange, "5000-5009");
+  assert.equal(config.gateway.env, "A=1");
+  assert.equal(config.gateway.anonymous, false);
+  assert.equal(DEFAULT_CONFIG.gateway.enabled, false);
+  assert.equal(DEFAULT_CONFIG.gateway.portRange, "41000-41999");
+
+  const noCommand = await rejects(
+    loadToml(`[auth]\n${secret}\n[gateway]\nenabled = true\n`),
+    "ERR_CONFIG_INVALID",
+  );
+  assert.equal(noCommand.key, "gateway.command");
+  assert.match(
+    noCommand.message,
+    /^Missing gateway\.command: it is required when gateway\.enabled = true \(from switchyard\.toml:4\); set the command/,
+  );
+  const fromEnv = await rejects(
+    load({ env: { SWITCHYARD_GATEWAY_ENABLED: "true", SWITCHYARD_GATEWAY_ANONYMOUS: "true" } }),
+    "ERR_CONFIG_INVALID",
+  );
+  assert.equal(fromEnv.key, "gateway.command");
+  assert.match(fromEnv.message, /\(from SWITCHYARD_GATEWAY_ENABLED\)/);
+
+  for (const range of ["41000", "42000-41000", "0-10", "1-70000", "a-b"]) {
+    const bad = await rejects(
+      load({ env: { SWITCHYARD_GATEWAY_PORT_RANGE: range } }),
+      "ERR_CONFIG_INVALID",
+    );
+    assert.equal(bad.key, "gateway.port_range");
+    assert.equal(
+      bad.message,
+      `Invalid gateway.port_range = "${range}" (from SWITCHYARD_GATEWAY_PORT_RANGE): must be ` +
+        'two ports "LOW-HIGH" from 1 to 65535, low first, e.g. "41000-41999"',
+    );
+  }
+
+  const ready = await rejects(loadToml('[gateway]\nready = "http"\n'), "ERR_CONFIG_INVALID");
+  assert.equal(ready.key, "gateway.ready");
+
+  const locked = await rejects(
+    loadToml('[gateway]\nenabled = true\ncommand = "vite"\n'),
+    "ERR_CONFIG_INVALID",
+  );
+  assert.equal(locked.key, "gateway.anonymous");
+  assert.match(locked.message, /no session token could be verified/);
+  const local = await loadToml('[gateway]\nenabled = true\ncommand = "vite"\nanonymous = true\n');
+  assert.equal(local.gateway.anonymous, true);
+});

@@ -23,6 +23,7 @@ export { ConfigError, type ConfigErrorCode, type ConfigProblem } from "./config_
 export { configReference } from "./config_reference.ts";
 export { didYouMean } from "./did_you_mean.ts";
 export { type ConfigFlags, loadConfig, type LoadConfigOptions } from "./load_config.ts";
+export { parsePortRange } from "./port_range.ts";
 export {
   ALL_FIELDS,
   type CamelCase,

@@ -269,6 +269,57 @@ export const FIELDS = [
     [1, 10_000_000],
     "Merge the update log into a snapshot after this many updates",
   ),
+
+  bool("gateway.enabled", false, "Run one dev server per session under `/session/{id}/`"),
+  optional(
+    "gateway.command",
+    "string",
+    "Command template of a session's dev server, with `{id}`, `{port}` and `{dir}` (no shell); required when enabled",
+  ),
+  text(
+    "gateway.cwd",
+    "string",
+    ".",
+    "Working-directory template of a session (`{id}`, `{port}`); `{dir}` in the command is this",
+  ),
+  optional(
+    "gateway.env",
+    "string",
+    'Extra environment of each session, `"K=V K2={id}"`, split and quoted like the command',
+  ),
+  text(
+    "gateway.ready",
+    "string",
+    "tcp",
+    'Readiness check: `"tcp"` (the port accepts) or an HTTP path such as `"/session/{id}/"`',
+  ),
+  int("gateway.ready_timeout_ms", 60_000, [100, 3_600_000], "A session not ready by then fails"),
+  int(
+    "gateway.idle_timeout_ms",
+    600_000,
+    [1000, 7 * DAY_MS],
+    "Stop a session after this long without requests (never while a WebSocket is open)",
+  ),
+  int("gateway.max_sessions", 20, [1, 10_000], "Sessions running at once"),
+  text(
+    "gateway.port_range",
+    "string",
+    "41000-41999",
+    'Loopback ports for the dev servers, `"LOW-HIGH"` (both included)',
+  ),
+  bool("gateway.start_on_request", true, "Start a session when a request for it arrives"),
+  oneOf(
+    "gateway.routing",
+    ["path", "subdomain"] as const,
+    "path",
+    "path = `/session/{id}/`; subdomain = `{id}.` + `subdomain_suffix` (not built yet)",
+  ),
+  optional("gateway.subdomain_suffix", "string", "Domain under which `{id}.` names a session"),
+  bool(
+    "gateway.anonymous",
+    false,
+    "Open every session without a token (local use only); else a JWT `sessions` claim must name it",
+  ),
 ] as const;
 
 /**
@@ -296,6 +347,7 @@ export const SECTIONS = {
   limits: "Per-node, per-session and per-connection limits.",
   auth: "Connection tokens (JWT).",
   sync: "Yjs document sync: storage, access of anonymous clients, limits.",
+  gateway: "Session gateway: one dev-server process per session, proxied under `/session/{id}/`.",
   channels: "Options of channels without a namespace (`lobby`, not `chat:lobby`).",
   namespaces: "One `[namespaces.NAME]` table per namespace: the part before `:` in `NAME:channel`.",
 } as const;

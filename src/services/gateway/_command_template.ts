@@ -100,3 +100,26 @@ function splitWords(template: string): string[] {
   if (inWord) words.push(word);
   return words;
 }
+
+/**
+ * Parses `gateway.env`: `NAME=value` words, split and quoted like a command template
+ * (`A=1 B="two words" C={id}`). Values stay templates. Throws `ERR_BAD_TEMPLATE` for a word
+ * without `=` or with a name that is not a variable name.
+ */
+export function parseEnvTemplate(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of splitWords(text)) {
+    const eq = word.indexOf("=");
+    const name = eq > 0 ? word.slice(0, eq) : "";
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new GatewayError(
+        "ERR_BAD_TEMPLATE",
+        `Invalid environment entry ${
+          JSON.stringify(word)
+        }: use NAME=value, e.g. NODE_ENV=development`,
+      );
+    }
+    env[name] = word.slice(eq + 1);
+  }
+  return env;
+}

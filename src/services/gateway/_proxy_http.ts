@@ -20,6 +20,8 @@ import { stripHopByHop } from "./_proxy_headers.ts";
 /** One exchange to forward. */
 export interface HttpExchange {
   req: Request;
+  /** Path and query to ask the upstream for. */
+  path: string;
   headers: Headers;
   hostname: string;
   port: number;
@@ -53,7 +55,6 @@ export function closeHttpAgent(): void {
 export function forwardHttp(exchange: HttpExchange): Promise<Response> {
   const { req, hostname, port, timeoutMs, signal } = exchange;
   const where = `${hostname}:${port}`;
-  const url = new URL(req.url);
   const signals = signal ? [req.signal, signal] : [req.signal];
   if (signals.some((s) => s.aborted)) return Promise.resolve(clientClosed());
   return new Promise((resolve) => {
@@ -70,7 +71,7 @@ export function forwardHttp(exchange: HttpExchange): Promise<Response> {
       host: hostname,
       port,
       method: req.method,
-      path: url.pathname + url.search,
+      path: exchange.path,
       headers,
       agent: agent(),
     });

@@ -24,6 +24,8 @@ export const MAX_BUFFERED_BYTES = 8 << 20;
 /** One upgrade to forward. */
 export interface WebSocketExchange {
   req: Request;
+  /** Path and query to ask the upstream for. */
+  path: string;
   headers: Headers;
   protocols: string[];
   hostname: string;
@@ -53,9 +55,8 @@ export function closeWebSocketClient(): void {
 export async function forwardWebSocket(exchange: WebSocketExchange): Promise<Response> {
   const { req, hostname, port, timeoutMs, signal } = exchange;
   const where = `${hostname}:${port}`;
-  const url = new URL(req.url);
   sharedClient ??= Deno.createHttpClient({ allowHost: true });
-  const upstream = new WebSocket(`ws://${where}${url.pathname}${url.search}`, {
+  const upstream = new WebSocket(`ws://${where}${exchange.path}`, {
     protocols: exchange.protocols,
     headers: exchange.headers,
     client: sharedClient,

@@ -9,6 +9,7 @@
 
 import type { Logger } from "../../core/mod.ts";
 import { jsonError } from "../../http/headers.ts";
+import { authorizeSession, type SessionAccessOptions } from "./access.ts";
 import { closeProxyConnections, proxyRequest } from "./proxy.ts";
 import {
   expandTemplate,
@@ -54,6 +55,11 @@ export interface GatewayOptions {
   now?: () => number;
   /** How often idle sessions are looked for; default a quarter of `idleTimeoutMs`, ≤ 30 s. */
   sweepIntervalMs?: number;
+  /**
+   * Who may reach a session (see `authorizeSession()` in `access.ts`): checked on every
+   * request before anything starts. Without it every request is let in unchanged.
+   */
+  access?: SessionAccessOptions;
 }
 
 /** One row of {@linkcode GatewayService.list}. */
@@ -224,9 +230,9 @@ export class GatewayService {
 
   /**
    * Answers a request for `/session/{id}/…`: proxies it to a ready session (HTTP or
-   * WebSocket, prefix kept); starts a stopped one when `startOnRequest` and waits for it,
+   * WebSocket, prefix kept) once `access` lets it in; starts a stopped one when `startOnRequest` and waits for it,
    * except that a browser navigation gets a self-refreshing 503 page at once. Errors are JSON
-   * `{error, message}` (an HTML page for browsers): 404 not running, 400 bad id, 503 limits,
+   * `{error, message}` (an HTML page for browsers): 401/403 no access, 404 not running, 400 bad id, 503 limits,
    * 502 failed to start (with its last log lines), 504 not ready in time.
    */
   async handle(req: Request, ctx: RequestContext): Promise<Response> {
@@ -250,6 +256,16 @@ export class GatewayService {
         status: 308,
         headers: { location: `/session/${id}/${ctx.url.search}` },
       });
+    }
+    let upstream: { path?: string; editHeaders?: (headers: Headers) => void } = {};
+    if (this.#options.access) {
+      const access = await authorizeSession(
+        req,
+        { id, url: ctx.url, secure: ctx.secure },
+        this.#options.access,
+      );
+      if (!access.ok) return access.response;
+      upstream = access;
     }
     let entry = this.#sessions.get(id);
     if (!entry?.active) {
@@ -289,6 +305,8 @@ export class GatewayService {
       forwardedProto: ctx.secure ? "https" : "http",
       signal: session.abort.signal,
       onWebSocket: (socket) => this.#track(session, socket),
+      path: upstream.path,
+      editHeaders: upstream.editHeaders,
     });
   }
 

@@ -54,6 +54,16 @@ export interface ProxyOptions {
    * however the pair ends. Must not throw.
    */
   onWebSocket?: (socket: WebSocket) => void;
+  /**
+   * Path and query to ask the upstream for; by default those of `req.url`. The gateway
+   * passes the URL without its access token.
+   */
+  path?: string;
+  /**
+   * Called with the headers about to go upstream (after the rewriting above) to change
+   * them further; the gateway removes its access credentials here.
+   */
+  editHeaders?: (headers: Headers) => void;
 }
 
 /**
@@ -120,22 +130,28 @@ export function proxyRequest(
     forwardedFor: options.forwardedFor,
     forwardedProto: options.forwardedProto,
   };
+  const url = new URL(req.url);
   const exchange = {
     req,
+    path: options.path ?? url.pathname + url.search,
     hostname,
     port: target.port,
     timeoutMs: options.timeoutMs ?? DEFAULT_PROXY_TIMEOUT_MS,
     signal: options.signal,
   };
+  const edit = (headers: Headers) => {
+    options.editHeaders?.(headers);
+    return headers;
+  };
   if (isWebSocketUpgrade(req)) {
     return forwardWebSocket({
       ...exchange,
-      headers: upstreamWebSocketHeaders(req, forwarding),
+      headers: edit(upstreamWebSocketHeaders(req, forwarding)),
       protocols: offeredProtocols(req),
       onWebSocket: options.onWebSocket,
     });
   }
-  return forwardHttp({ ...exchange, headers: upstreamRequestHeaders(req, forwarding) });
+  return forwardHttp({ ...exchange, headers: edit(upstreamRequestHeaders(req, forwarding)) });
 }
 
 /**

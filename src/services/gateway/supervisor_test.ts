@@ -273,9 +273,17 @@ Deno.test("SessionProcess.stop() rejects ready(), escalates to SIGKILL; restart(
   await sp.stop();
   assert.deepEqual((await rejection(waiting)).code, "ERR_STOPPED");
 
-  const stubborn = session({ command: ["sh", "-c", "trap '' TERM; sleep 60 & wait; sleep 60"] });
+  const stubborn = session({
+    command: ["sh", "-c", "trap '' TERM; echo trapped; sleep 60 & wait; sleep 60"],
+  });
   await stubborn.start();
   const pid = stubborn.pid!;
+  // Stop only once the trap is set: a SIGTERM before it would end the shell at once.
+  const trapDeadline = Date.now() + 5000;
+  while (!stubborn.logs().some((l) => l.text === "trapped")) {
+    if (Date.now() > trapDeadline) throw new Error("the shell never set its trap");
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const stopping = performance.now();
   await stubborn.stop({ graceMs: 200 });
   assert.ok(performance.now() - stopping >= 190);
