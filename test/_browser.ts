@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 const FLAGS = [
   "--no-sandbox",
@@ -31,4 +31,23 @@ export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
     args: [...FLAGS, ...extraArgs],
     timeout: 30_000,
   });
+}
+
+/**
+ * A page, in a fresh context, opened on `url` with the client's per-origin transport memory preset
+ * to `kind`: the page's Switchyard client starts with that transport.
+ */
+export async function pageOver(browser: Browser, url: string, kind: string): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript(
+    ([origin, kind]) =>
+      localStorage.setItem(
+        `switchyard:transport:${origin}`,
+        JSON.stringify({ kind, expires: Date.now() + 60_000 }),
+      ),
+    [new URL(url).origin, kind],
+  );
+  const page = await context.newPage();
+  await page.goto(url);
+  return page;
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./_browser.ts";
+import { launchBrowser, pageOver } from "./_browser.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
@@ -114,22 +114,6 @@ async function connected(page: Page): Promise<string> {
     (globalThis as unknown as { __switchyardDev: { client: { transport: string } } })
       .__switchyardDev.client.transport
   );
-}
-
-/** A page on `url` whose client starts with `kind` (the client's per-origin memory, preset). */
-async function pageOver(browser: Browser, url: string, kind: string): Promise<Page> {
-  const context = await browser.newContext();
-  await context.addInitScript(
-    ([origin, kind]) =>
-      localStorage.setItem(
-        `switchyard:transport:${origin}`,
-        JSON.stringify({ kind, expires: Date.now() + 60_000 }),
-      ),
-    [new URL(url).origin, kind],
-  );
-  const page = await context.newPage();
-  await page.goto(url);
-  return page;
 }
 
 const marker = (page: Page) =>

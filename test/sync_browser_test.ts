@@ -4,23 +4,13 @@
  */
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser } from "./_browser.ts";
+import { launchBrowser, pageOver } from "./_browser.ts";
 import { startTestServer } from "./_server.ts";
 
 const SITE = new URL("../examples/tab-sync", import.meta.url).pathname;
 
 async function device(browser: Browser, url: string, kind: string): Promise<Page> {
-  const context = await browser.newContext();
-  await context.addInitScript(
-    ([origin, kind]) =>
-      localStorage.setItem(
-        `switchyard:transport:${origin}`,
-        JSON.stringify({ kind, expires: Date.now() + 60_000 }),
-      ),
-    [new URL(url).origin, kind],
-  );
-  const page = await context.newPage();
-  await page.goto(url);
+  const page = await pageOver(browser, url, kind);
   await page.waitForFunction(
     'document.getElementById("state")?.textContent?.startsWith("synced over")',
     null,

@@ -6,6 +6,7 @@
  * The kill moments come from a seeded PRNG; the seed is printed, and
  * `CRASH_TEST_SEED=<seed>` replays the same schedule.
  */
+import { seeded } from "../client/_hub_loopback.ts";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import * as Y from "yjs";
@@ -16,18 +17,6 @@ const ITERATIONS = 20;
 const WRITERS = 4;
 const DOCS = ["crash/a", "crash/b"];
 const START_MS = 10_000;
-
-/** mulberry32: a tiny seeded PRNG, so a failing schedule can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An update from a fresh replica that sets `key` in map "m". */
 function markerUpdate(key: string): Uint8Array<ArrayBuffer> {
@@ -200,7 +189,7 @@ async function fetchDoc(url: string, doc: string): Promise<{ keys: Set<string>; 
 Deno.test("switchyard serve keeps every acknowledged update across SIGKILLs", async () => {
   const seed = Number(Deno.env.get("CRASH_TEST_SEED") ?? Math.floor(Math.random() * 2 ** 32));
   console.log(`sync crash test: seed ${seed} (replay with CRASH_TEST_SEED=${seed})`);
-  const random = prng(seed);
+  const random = seeded(seed);
   const dir = await Deno.makeTempDir({ prefix: "switchyard-crash-" });
   const database = `${dir}/db/sync.db`;
   const acked: Ack[] = [];

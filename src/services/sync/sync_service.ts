@@ -109,8 +109,8 @@ export class SyncService {
       SYNC_API_PREFIX,
       async (req, ctx) => await (await service.#engineNow()).http(req, ctx),
     );
+    // Built (or read from the cache) on first request, like Yjs itself: not at start-up.
     const bundle = new ClientBundle(new URL("../../../client/yjs.ts", import.meta.url));
-    bundle.warm();
     server.addRoute("GET", YJS_BUNDLE_PATH, () => bundle.response());
     const openApi = openApiDocument(options.version);
     server.addRoute("GET", "/openapi.json", () => Response.json(openApi));
