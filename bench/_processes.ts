@@ -191,3 +191,33 @@ export async function installPeers(needs: readonly string[]): Promise<void> {
   const { code } = await npm.process.status;
   if (code !== 0) throw new Error(`npm ci in ${PEERS_DIR} failed with code ${code}`);
 }
+
+/**
+ * The next JSON line of a load generator whose `event` is `want`; other lines are skipped.
+ * Throws on an `{"event": "error"}` line, after `timeoutMs`, or when the process exits first.
+ */
+export async function nextEvent<T extends { event: string }>(
+  child: Child,
+  want: string,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()));
+    });
+    const next = await Promise.race([child.lines.next(), timeout]);
+    clearTimeout(timer);
+    if (!next) throw new Error(`Load generator: no "${want}" within ${timeoutMs} ms`);
+    if (next.done) throw new Error(`Load generator exited before "${want}"`);
+    let event: T & { message?: unknown };
+    try {
+      event = JSON.parse(next.value);
+    } catch {
+      continue;
+    }
+    if (event.event === "error") throw new Error(`Load generator: ${event.message}`);
+    if (event.event === want) return event;
+  }
+}

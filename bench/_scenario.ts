@@ -9,6 +9,7 @@ import {
   type Child,
   freePort,
   medianRssKb,
+  nextEvent,
   rssKb,
   sleep,
   spawn,
@@ -90,13 +91,13 @@ export async function runScenario(
       stdin: true,
       stdout: true,
     });
-    const subscribed = await nextEvent(load, plan.timeoutMs * 5, "subscribed");
+    const subscribed = await nextEvent<LoadEvent>(load, "subscribed", plan.timeoutMs * 5);
     await sleep(plan.settleMs);
     const rssIdleKb = await medianRssKb(server.pid);
     const before = { machine: machineTicks(), at: Date.now(), ...cpuOf(server, load) };
     await load.writeLine("go");
     const phasesMs = plan.paced.messages * plan.paced.intervalMs + 4 * plan.timeoutMs + 10_000;
-    const result = await nextEvent(load, phasesMs, "result");
+    const result = await nextEvent<LoadEvent>(load, "result", phasesMs);
     const after = { machine: machineTicks(), at: Date.now(), ...cpuOf(server, load) };
     const serverCpu = after.server - before.server;
     const ours = serverCpu + after.load - before.load;
@@ -136,27 +137,4 @@ function loadOptions(spec: ServerSpec, plan: Plan, port: number) {
     burst: spec.acks ? plan.burst : null,
     timeoutMs: plan.timeoutMs,
   };
-}
-
-/** The next JSON event line of the load generator; throws on `error`, a deadline or its exit. */
-async function nextEvent(load: Child, timeoutMs: number, want: LoadEvent["event"]) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((r) => {
-      timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()));
-    });
-    const next = await Promise.race([load.lines.next(), timeout]);
-    clearTimeout(timer);
-    if (!next) throw new Error(`Load generator: no "${want}" within ${timeoutMs} ms`);
-    if (next.done) throw new Error(`Load generator exited before "${want}"`);
-    let event: LoadEvent;
-    try {
-      event = JSON.parse(next.value);
-    } catch {
-      continue;
-    }
-    if (event.event === "error") throw new Error(`Load generator: ${event.message}`);
-    if (event.event === want) return event;
-  }
 }

@@ -32,6 +32,7 @@ import {
   type Child,
   installPeers,
   medianRssKb,
+  nextEvent,
   PEERS_DIR,
   runBench,
   sleep,
@@ -55,6 +56,9 @@ import {
   type SyncResult,
   verdict,
 } from "./_sync_report.ts";
+
+/** A JSON event line of the sync load generator. */
+type SyncEvent = Record<string, unknown> & { event: string };
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The whole run (after installing bench/peers) stops itself after this long. */
@@ -96,33 +100,6 @@ interface Plan {
   perSec: number;
   rounds: number;
   warmupPerDoc: number;
-}
-
-/** The next JSON line of `child` whose `event` is `want`; throws on `error`, a deadline or exit. */
-async function nextEvent(
-  child: Child,
-  want: string,
-  timeoutMs: number,
-): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((r) => {
-      timer = setTimeout(() => r(undefined), Math.max(0, deadline - Date.now()));
-    });
-    const next = await Promise.race([child.lines.next(), timeout]);
-    clearTimeout(timer);
-    if (!next) throw new Error(`Load generator: no "${want}" within ${timeoutMs} ms`);
-    if (next.done) throw new Error(`Load generator exited before "${want}"`);
-    let event: Record<string, unknown>;
-    try {
-      event = JSON.parse(next.value);
-    } catch {
-      continue;
-    }
-    if (event.event === "error") throw new Error(`Load generator: ${event.message}`);
-    if (event.event === want) return event;
-  }
 }
 
 /** Every process of the benchmark, this one included: their CPU is not "other work". */
@@ -169,7 +146,7 @@ async function slice(run: Run, options: SliceOptions): Promise<void> {
     at: performance.now(),
   };
   await run.load.writeLine(JSON.stringify({ cmd: "run", updates, perSec }));
-  const done = await nextEvent(run.load, "done", (updates / perSec) * 1000 + 30_000);
+  const done = await nextEvent<SyncEvent>(run.load, "done", (updates / perSec) * 1000 + 30_000);
   const after = {
     machine: machineTicks(),
     own: ownCpuSeconds(all),
@@ -319,7 +296,7 @@ async function main(): Promise<void> {
         diskBusyMs: 0,
       };
       runs.push(run);
-      run.connectMs = (await nextEvent(load, "ready", 60_000)).connectMs as number;
+      run.connectMs = (await nextEvent<SyncEvent>(load, "ready", 60_000)).connectMs as number;
       console.error(`${key}: ${plan.docs * 2} clients synced in ${run.connectMs.toFixed(0)} ms`);
     }
     await sleep(2_000);
