@@ -101,19 +101,30 @@ function devTest(
   });
 }
 
-/** Resolve once the page's live-reload client is connected. */
+/**
+ * Resolve once the page's live-reload client is connected, with its transport. A reload may
+ * land between the wait and the read (a re-created folder can reload twice); then wait again.
+ */
 async function connected(page: Page): Promise<string> {
-  await page.waitForFunction(
-    () =>
-      (globalThis as unknown as { __switchyardDev?: { client: { state: string } } })
-        .__switchyardDev?.client.state === "connected",
-    null,
-    { timeout: 10_000 },
-  );
-  return await page.evaluate(() =>
-    (globalThis as unknown as { __switchyardDev: { client: { transport: string } } })
-      .__switchyardDev.client.transport
-  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const handle = await page.waitForFunction(
+        () => {
+          const dev = (globalThis as unknown as {
+            __switchyardDev?: { client: { state: string; transport: string } };
+          }).__switchyardDev;
+          return dev?.client.state === "connected" && dev.client.transport;
+        },
+        null,
+        { timeout: Math.max(1, deadline - Date.now()) },
+      );
+      return await handle.jsonValue() as string;
+    } catch (err) {
+      const navigated = /context was destroyed|navigation/i.test((err as Error).message);
+      if (!navigated || Date.now() > deadline) throw err;
+    }
+  }
 }
 
 const marker = (page: Page) =>
