@@ -118,12 +118,23 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   if (demo && !named.demo) named.demo = DEMO_NAMESPACE;
   const gatewayOn = (options.layout ?? "serve") === "serve" && config.gateway.enabled;
   let gateway: GatewayService | undefined;
-  if (gatewayOn) {
-    // Loaded only when used, like sync: most servers run no dev servers.
-    const [{ GatewayService }, { gatewayOptions }] = await Promise.all([
+  // Loaded only when used, like sync: most servers run no dev servers.
+  const gatewayModules = gatewayOn
+    ? await Promise.all([
       import("../services/gateway/gateway_service.ts"),
       import("../services/gateway/gateway_settings.ts"),
-    ]);
+      import("../services/gateway/gateway_logs.ts"),
+      import("../services/gateway/admin_api.ts"),
+    ])
+    : undefined;
+  if (gatewayModules) {
+    const [{ GatewayService }, { gatewayOptions }, logs] = gatewayModules;
+    // Like sync's, the log channels' guard always wins over a [namespaces.gateway-logs] table.
+    const logsNs = logs.gatewayLogsNamespace(config.gateway.anonymous);
+    const own = config.namespaces[logs.GATEWAY_LOGS_NAMESPACE];
+    named[logs.GATEWAY_LOGS_NAMESPACE] = own
+      ? { ...own, guard: logsNs.guard, publish: false }
+      : logsNs;
     try {
       gateway = new GatewayService(gatewayOptions(config.gateway, { authenticator, log }));
     } catch (error) {
@@ -151,6 +162,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   });
   metrics.bind(hub);
   await hub.start();
+  if (gateway && gatewayModules) {
+    gatewayModules[2].publishGatewayLogs(gateway, (channel, data) => hub.publish(channel, data), {
+      onError: (error) => log.warn("Cannot publish a session log line", { error: String(error) }),
+    });
+  }
 
   let certificates: CertificateManager | undefined;
   if (config.tls) {
@@ -218,8 +234,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
   );
   if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
-  if (gateway) {
+  if (gateway && gatewayModules) {
     const sessions = gateway;
+    const api = gatewayModules[3];
     server.addRoute(
       "*",
       "/session/",
@@ -229,6 +246,18 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
           remoteAddress: ctx.remoteAddress,
           secure: ctx.secure,
         }),
+    );
+    server.addRoute(
+      "*",
+      api.GATEWAY_API_PREFIX,
+      api.createGatewayApi({
+        gateway: sessions,
+        authenticator,
+        anonymous: config.gateway.anonymous,
+        readyLimitMs: config.gateway.readyTimeoutMs + 1000,
+        logPosition: async (id) =>
+          (await hub.history(gatewayModules[2].logChannel(id), { limit: 0 })).top,
+      }),
     );
   }
   let sync: SyncService | undefined;
