@@ -3,25 +3,12 @@
  * `http://localhost:4480` (and `ws://`) becomes the test server, `./client/…` the checkout's client.
  */
 import assert from "node:assert/strict";
+import { docExamples as examples } from "./_docs.ts";
 import { startTestServer } from "./_server.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const DOCS = ["docs/client.md", "docs/sync.md"];
 const CLIENT_DIR = new URL("client/", ROOT).href;
-
-function examples(markdown: string): { line: number; code: string }[] {
-  const out: { line: number; code: string }[] = [];
-  const lines = markdown.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() !== "```ts") continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && lines[end].trim() !== "```") end++;
-    out.push({ line: start + 1, code: lines.slice(start, end).join("\n") });
-    i = end;
-  }
-  return out;
-}
 
 for (const doc of DOCS) {
   const text = await Deno.readTextFile(new URL(doc, ROOT));
