@@ -13,6 +13,17 @@ import { deadline } from "./_proxy_testing.ts";
 
 export { deadline };
 
+/** Resolves with what `fn` returns once it is truthy; rejects after `ms`. */
+export async function until<T>(fn: () => T, ms: number, what: string): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = fn();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`Timed out after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
  * Arguments: port, id, milliseconds to wait before listening. Prints a line first, so a
  * test can see output before the process is ready.

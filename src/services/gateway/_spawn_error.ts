@@ -1,5 +1,6 @@
 /**
- * Turns a failure of `Deno.Command#spawn` into a {@linkcode GatewayError} that names the fix.
+ * Turns a failure to start a session's command (looking the program up on its PATH, or
+ * `Deno.Command#spawn`) into a {@linkcode GatewayError} that names the fix.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * Supervises one session's dev-server process: starts it in its own process group, waits until
  * it answers on its port, keeps its recent output, restarts it with backoff after a crash and,
- * on stop, kills the whole group so no grandchild (esbuild, a worker) outlives it.
+ * on stop, kills the whole group so no grandchild (esbuild, a worker) outlives it. A watchdog
+ * in the group kills it when the server dies without stopping it (SIGKILL, a crash).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { livingGroupMembers, signalGroup } from "./_process_group.ts";
 import { probe, type Readiness } from "./_readiness.ts";
 import { DEFAULT_RESTART, RestartBudget, type RestartPolicy } from "./_restart_budget.ts";
 import { describeSpawnError } from "./_spawn_error.ts";
+import { resolveProgram, watchedCommand } from "./_watchdog.ts";
 
 export { expandTemplate, type TemplateVars } from "./_command_template.ts";
 export { GatewayError, type GatewayErrorCode, SESSION_ID_PATTERN } from "./_gateway_error.ts";
@@ -80,6 +82,7 @@ export interface StopOptions {
 }
 
 interface Run {
+  /** Its stdin is the watchdog's pipe: open while it runs, closed once it exited. */
   child: Deno.ChildProcess;
   pid: number;
   isRestart: boolean;
@@ -100,7 +103,11 @@ const DRAIN_LIMIT_MS = 1000;
 
 /**
  * One session's dev-server process. The child runs in a new session (`detached`), so its
- * process group id is its pid and stop, timeout and crash all signal the whole group.
+ * process group id is its pid and stop, timeout and crash all signal the whole group. It is
+ * started through a small `sh` watchdog (`_watchdog.ts`) that `exec`s it and leaves one
+ * watcher process in the group: when the server's end of the watcher's stdin pipe closes,
+ * because the server exited in any way, the watcher kills the group (SIGTERM, SIGKILL at most
+ * 2 s later).
  * Failures of the first start (not found, exit before ready, readiness timeout) are final
  * and reported by {@linkcode SessionProcess.ready}; after the process was ready once, exits
  * are crashes and restarted per the {@linkcode RestartPolicy}. Listeners must not throw.
@@ -272,24 +279,18 @@ export class SessionProcess {
   }
 
   #spawn(isRestart: boolean): void {
-    const [program, ...args] = this.#options.command;
+    const { command, cwd } = this.#options;
+    const program = command[0];
+    const env = this.#environment();
     let child: Deno.ChildProcess;
     try {
-      child = new Deno.Command(program, {
-        args,
-        cwd: this.#options.cwd,
-        env: this.#environment(),
-        clearEnv: true,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-        detached: true,
-      }).spawn();
+      // The shell always spawns; finding the program first keeps "not found" a spawn error.
+      resolveProgram(program, { path: env.PATH, cwd });
+      child = watchedCommand(command, { cwd, env }).spawn();
     } catch (cause) {
       this.#started = true;
-      const path = this.#environment().PATH;
       this.#fail(
-        describeSpawnError({ id: this.id, program, cwd: this.#options.cwd, path }, cause),
+        describeSpawnError({ id: this.id, program, cwd, path: env.PATH }, cause),
         isRestart,
       );
       return;
@@ -321,6 +322,8 @@ export class SessionProcess {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([drained, new Promise((r) => timer = setTimeout(r, DRAIN_LIMIT_MS))]);
       clearTimeout(timer);
+      // Only now: the group is dead, so closing the watchdog's pipe cannot set it off.
+      await child.stdin.close().catch(() => {});
       await probing;
       this.#exited(run, status);
     });

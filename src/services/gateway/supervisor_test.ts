@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { until } from "./_gateway_testing.ts";
 import {
   expandTemplate,
   GatewayError,
@@ -150,7 +151,8 @@ Deno.test("SessionProcess.stop() kills grandchildren, even those that ignore SIG
   try {
     await sp.start();
     await sp.ready();
-    assert.deepEqual(livingGroupMembers(sp.pid!).length, 3);
+    // node (the leader), the two sleeps and the watchdog's watcher.
+    assert.deepEqual(livingGroupMembers(sp.pid!).length, 4);
   } finally {
     const pid = sp.pid!;
     await sp.stop({ graceMs: 2000 });
@@ -184,6 +186,32 @@ Deno.test("SessionProcess.start() names a command that is not found", async () =
   assert.deepEqual((await rejection(sp.ready())).code, "ERR_COMMAND_NOT_FOUND");
   assert.deepEqual(sp.state, "crashed");
   await sp.stop();
+});
+
+Deno.test("SessionProcess.start() names a missing working directory and a program not executable", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "supervisor_test_" });
+  try {
+    const missing = session({ command: ["sh", "-c", "exit 0"], cwd: `${dir}/nope` });
+    const error = await rejection(missing.start());
+    assert.deepEqual(error.code, "ERR_SPAWN_FAILED");
+    assert.match(error.message, /working directory ".*\/nope" does not exist/);
+    await missing.stop();
+
+    await Deno.writeTextFile(`${dir}/dev.sh`, "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+    const notExecutable = session({ command: ["./dev.sh"], cwd: dir });
+    const denied = await rejection(notExecutable.start());
+    assert.deepEqual(denied.code, "ERR_SPAWN_FAILED");
+    assert.match(denied.message, /Cannot start session "a": .*dev\.sh" is not executable/);
+    await notExecutable.stop();
+
+    await Deno.chmod(`${dir}/dev.sh`, 0o755);
+    const relative = session({ command: ["./dev.sh"], cwd: dir });
+    await relative.start();
+    assert.match((await rejection(relative.ready())).message, /exited with code 0 before/);
+    await relative.stop();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("SessionProcess kills the group when readiness times out", async () => {
@@ -316,5 +344,83 @@ Deno.test("SessionProcess passes PATH, HOME, LANG and its env, not the server's 
   } finally {
     Deno.env.delete("SWITCHYARD_TEST_SECRET");
     await sp.stop();
+  }
+});
+
+/** Text of `stream` so far, read in the background; `done` settles when it ends. */
+function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
+  let text = "";
+  const done = stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (chunk) => void (text += chunk) }),
+  ).catch(() => {});
+  return { text: () => text, done };
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/** A server that supervises one session and does nothing else, to be killed by the test. */
+const SUPERVISING_SERVER = `
+import { SessionProcess } from ${JSON.stringify(new URL("./supervisor.ts", import.meta.url).href)};
+const [port, ...command] = Deno.args;
+const sp = new SessionProcess({ id: "a", port: Number(port), command, readyTimeoutMs: 10_000 });
+await sp.start();
+await sp.ready();
+console.log("ready " + sp.pid);
+setInterval(() => {}, 60_000);
+`;
+
+Deno.test("SessionProcess's group dies with the server when the server is killed with SIGKILL", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "supervisor_test_" });
+  await Deno.writeTextFile(`${dir}/server.ts`, SUPERVISING_SERVER);
+  const port = freePort();
+  const server = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "--allow-all", `${dir}/server.ts`, String(port), "sh", "-c"]
+      .concat(`sleep 60 & (trap '' TERM; exec sleep 61) & exec node -e "${SERVER}" ${port}`),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = collect(server.stdout);
+  const err = collect(server.stderr);
+  let members: number[] = [];
+  try {
+    const leader = Number(
+      (await until(() => /ready (\d+)/.exec(out.text()), 20_000, "the session is ready"))[1],
+    );
+    // node (the leader), the two sleeps, one ignoring SIGTERM, and the watchdog's watcher.
+    members = await until(
+      () => {
+        const found = livingGroupMembers(leader);
+        return found.length === 4 ? found : undefined;
+      },
+      5000,
+      "four processes in the session's group",
+    );
+    assert.ok(members.includes(leader));
+
+    server.kill("SIGKILL");
+    assert.deepEqual((await server.status).signal, "SIGKILL");
+    await until(
+      () => members.every((pid) => !alive(pid)),
+      10_000,
+      `every process of group ${leader} ends (left: ${members.filter(alive)})`,
+    );
+    assert.deepEqual(livingGroupMembers(leader), []);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nserver stderr:\n${err.text()}`);
+  } finally {
+    try {
+      server.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await server.status;
+    for (const pid of members.filter(alive)) Deno.kill(pid, "SIGKILL");
+    await Promise.all([out.done, err.done]);
+    await Deno.remove(dir, { recursive: true });
   }
 });
