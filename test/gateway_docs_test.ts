@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { signToken } from "../src/auth/mod.ts";
+import { loadConfig } from "../src/config/mod.ts";
 import { freePortRange } from "../src/services/gateway/_gateway_testing.ts";
 import { docExamples } from "./_docs.ts";
 import { startTestServer } from "./_server.ts";
@@ -96,4 +97,22 @@ Deno.test("docs/gateway.md lists every gateway error code", async () => {
   const codes = [...union.matchAll(/"(ERR_[A-Z_]+)"/g)].map((m) => m[1]);
   assert.ok(codes.length > 10);
   for (const code of codes) assert.ok(markdown.includes(`| \`${code}\``), `${code} is missing`);
+});
+
+Deno.test("docs/gateway.md: every switchyard.toml example loads (with the quick start's [auth])", async () => {
+  const blocks = docExamples(await Deno.readTextFile(DOC), "toml");
+  assert.ok(blocks.length >= 2);
+  const auth = /^\[auth\][^[]*/m.exec(blocks[0].code)![0];
+  for (const { line, code: block } of blocks) {
+    const code = /^\[auth\]/m.test(block) ? block : `${auth}\n${block}`;
+    const config = await loadConfig({
+      flags: { config: "/docs/switchyard.toml" },
+      env: {},
+      cwd: "/docs",
+      readFile: () => Promise.resolve(code),
+    }).catch((error) => {
+      throw new Error(`docs/gateway.md:${line} does not load: ${error.message}`);
+    });
+    assert.equal(config.gateway.enabled, true, `docs/gateway.md:${line}`);
+  }
 });

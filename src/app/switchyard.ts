@@ -15,7 +15,7 @@ import {
   type NamespaceOptions,
   Namespaces,
 } from "../core/mod.ts";
-import { type HttpServer, startServer } from "../http/mod.ts";
+import { type HttpServer, type RouteHandler, startServer } from "../http/mod.ts";
 import { createStaticServer } from "../http/static_server.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { CertificateManager } from "../tls/mod.ts";
@@ -237,16 +237,16 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   if (gateway && gatewayModules) {
     const sessions = gateway;
     const api = gatewayModules[3];
-    server.addRoute(
-      "*",
-      "/session/",
-      (req, ctx) =>
-        sessions.handle(req, {
-          url: ctx.url,
-          remoteAddress: ctx.remoteAddress,
-          secure: ctx.secure,
-        }),
-    );
+    const toSession: RouteHandler = (req, ctx) =>
+      sessions.handle(req, {
+        url: ctx.url,
+        remoteAddress: ctx.remoteAddress,
+        secure: ctx.secure,
+        host: ctx.host,
+      });
+    server.addRoute("*", "/session/", toSession);
+    // routing = "subdomain": `{id}.{suffix}` is wholly the session's, ahead of our own routes.
+    server.addHostRoute((host) => sessions.servesHost(host), toSession);
     server.addRoute(
       "*",
       api.GATEWAY_API_PREFIX,

@@ -9,6 +9,10 @@ import { show } from "./_kinds.ts";
 import type { Layers } from "./_layers.ts";
 import { parsePortRange } from "./port_range.ts";
 
+/** A domain name: dot-separated labels of letters, digits and inner dashes. */
+const DOMAIN =
+  /^(?=.{1,190}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
 /** Records every problem of the `[gateway]` settings in `layers`. */
 export function checkGateway(layers: Layers): void {
   const refuse = (key: string, rule: string) => {
@@ -41,8 +45,24 @@ export function checkGateway(layers: Layers): void {
       'must be "tcp" or an HTTP path starting with "/", e.g. "/session/{id}/"',
     );
   }
-  if (on && layers.get("gateway.routing").value === "subdomain") {
-    refuse("gateway.routing", 'subdomain routing is not built yet; use "path" (/session/{id}/)');
+  const routing = layers.get("gateway.routing");
+  const suffix = layers.get("gateway.subdomain_suffix");
+  if (typeof suffix.value === "string" && !DOMAIN.test(suffix.value)) {
+    refuse(
+      "gateway.subdomain_suffix",
+      "must be a domain name without scheme, port, wildcard or leading dot, e.g. " +
+        '"dev.example.com" (sessions are then a.dev.example.com, b.dev.example.com, …)',
+    );
+  }
+  if (on && routing.value === "subdomain" && suffix.value === undefined) {
+    layers.problems.push({
+      code: "ERR_CONFIG_INVALID",
+      key: "gateway.subdomain_suffix",
+      source: routing.source,
+      message: `Missing gateway.subdomain_suffix: it is required when gateway.routing = ` +
+        `"subdomain" (from ${routing.source}); set the domain whose subdomains are sessions, ` +
+        `e.g. subdomain_suffix = "dev.example.com" for a.dev.example.com`,
+    });
   }
   const anonymous = layers.get("gateway.anonymous");
   const keyed = ["auth.hmac_secret", "auth.public_key", "auth.jwks_url"].some((key) =>

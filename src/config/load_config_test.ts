@@ -484,3 +484,46 @@ Deno.test("loadConfig() reads [gateway] and refuses a gateway it could not run",
   const local = await loadToml('[gateway]\nenabled = true\ncommand = "vite"\nanonymous = true\n');
   assert.equal(local.gateway.anonymous, true);
 });
+
+Deno.test("loadConfig() takes subdomain routing only with a valid subdomain_suffix", async () => {
+  const gateway = '[gateway]\nenabled = true\ncommand = "vite --port {port}"\nanonymous = true\n';
+  const config = await loadToml(
+    gateway + 'routing = "subdomain"\nsubdomain_suffix = "Dev.Example.com"\n',
+  );
+  assert.equal(config.gateway.routing, "subdomain");
+  assert.equal(config.gateway.subdomainSuffix, "Dev.Example.com");
+  assert.equal(
+    (await loadToml(gateway + 'subdomain_suffix = "localhost"\n')).gateway.routing,
+    "path",
+  );
+
+  const missing = await rejects(
+    loadToml(gateway + 'routing = "subdomain"\n'),
+    "ERR_CONFIG_INVALID",
+  );
+  assert.equal(missing.key, "gateway.subdomain_suffix");
+  assert.match(
+    missing.message,
+    /^Missing gateway\.subdomain_suffix: it is required when gateway\.routing = "subdomain" \(from switchyard\.toml:5\); set the domain/,
+  );
+  for (
+    const suffix of [
+      ".dev.example.com",
+      "*.dev.example.com",
+      "dev.example.com:8443",
+      "https://dev.example.com",
+      "a..b",
+      "-x.com",
+    ]
+  ) {
+    const bad = await rejects(
+      loadToml(gateway + `routing = "subdomain"\nsubdomain_suffix = "${suffix}"\n`),
+      "ERR_CONFIG_INVALID",
+    );
+    assert.equal(bad.key, "gateway.subdomain_suffix", suffix);
+    assert.match(
+      bad.message,
+      /^Invalid gateway\.subdomain_suffix = ".*" \(from switchyard\.toml:6\): must be a domain name without scheme, port, wildcard or leading dot, e\.g\. "dev\.example\.com"/,
+    );
+  }
+});

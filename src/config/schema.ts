@@ -270,7 +270,11 @@ export const FIELDS = [
     "Merge the update log into a snapshot after this many updates",
   ),
 
-  bool("gateway.enabled", false, "Run one dev server per session under `/session/{id}/`"),
+  bool(
+    "gateway.enabled",
+    false,
+    "Run one dev server per session, under `/session/{id}/` or on its own host (`routing`)",
+  ),
   optional(
     "gateway.command",
     "string",
@@ -312,9 +316,15 @@ export const FIELDS = [
     "gateway.routing",
     ["path", "subdomain"] as const,
     "path",
-    "path = `/session/{id}/`; subdomain = `{id}.` + `subdomain_suffix` (not built yet)",
+    "path = `/session/{id}/…` on this server's host; subdomain = every path of the host " +
+      "`{id}.` + `subdomain_suffix`, unchanged (dev server with base `/`), and no `/session/`",
   ),
-  optional("gateway.subdomain_suffix", "string", "Domain under which `{id}.` names a session"),
+  optional(
+    "gateway.subdomain_suffix",
+    "string",
+    "Domain whose subdomains are sessions: `{id}.dev.example.com` for `dev.example.com`; " +
+      'required with `routing = "subdomain"`',
+  ),
   bool(
     "gateway.anonymous",
     false,
@@ -347,7 +357,8 @@ export const SECTIONS = {
   limits: "Per-node, per-session and per-connection limits.",
   auth: "Connection tokens (JWT).",
   sync: "Yjs document sync: storage, access of anonymous clients, limits.",
-  gateway: "Session gateway: one dev-server process per session, proxied under `/session/{id}/`.",
+  gateway:
+    "Session gateway: one dev-server process per session, proxied under `/session/{id}/` or from `{id}.` + `subdomain_suffix`.",
   channels: "Options of channels without a namespace (`lobby`, not `chat:lobby`).",
   namespaces: "One `[namespaces.NAME]` table per namespace: the part before `:` in `NAME:channel`.",
 } as const;

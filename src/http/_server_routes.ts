@@ -12,7 +12,7 @@ import { acceptWebSocket } from "../transports/websocket/mod.ts";
 import { bootstrapDocument, PATHS } from "./bootstrap.ts";
 import { corsHeaders, jsonError, preflightResponse, withHeaders } from "./headers.ts";
 import type { OriginPolicy } from "./origin_policy.ts";
-import { type RequestContext, type RouteHandler, Router } from "./router.ts";
+import { type HostMatcher, type RequestContext, type RouteHandler, Router } from "./router.ts";
 
 /** Which listener a request came through. */
 export type Listener = "https" | "http";
@@ -54,9 +54,19 @@ const CONN_ID = /^[0-9a-f]{32}$/;
 export class ServerRoutes {
   readonly router = new Router();
   readonly #o: ServerRoutesOptions;
+  #hosts: { matches: HostMatcher; handler: RouteHandler }[] = [];
 
   constructor(options: ServerRoutesOptions) {
     this.#o = options;
+  }
+
+  /**
+   * Send every request whose host `matches` accepts to `handler`, before any other route and
+   * without the origin checks and CORS of the server's own endpoints: such a host is another
+   * site (a gateway session's own origin). Host routes are tried in the order added.
+   */
+  addHostRoute(matches: HostMatcher, handler: RouteHandler): void {
+    this.#hosts = [...this.#hosts, { matches, handler }];
   }
 
   /** Answer one request; every response gets the security headers. */
@@ -67,23 +77,29 @@ export class ServerRoutes {
   ): Promise<Response> {
     const url = new URL(req.url);
     const forwarded = this.#o.trustProxy ? forwardedFrom(req) : {};
+    const host = forwarded.host ?? req.headers.get("host") ?? url.host;
     const ctx: RequestContext = {
       url,
       rest: "",
       remoteAddress: forwarded.for ?? info.remoteAddr.hostname,
+      host,
       secure: forwarded.proto ? forwarded.proto === "https" : listener === "https",
       signal: this.#o.signal,
     };
-    const host = forwarded.host ?? req.headers.get("host") ?? url.host;
     const origin = req.headers.get("origin");
     let res: Response;
     let cors: Record<string, string> = {};
     try {
-      const allowed = this.#o.origins.allows(origin, host);
-      if (allowed && origin !== null && crossOriginApi(url.pathname)) {
-        cors = corsHeaders(origin);
+      const hosted = this.#hosts.find((h) => h.matches(host));
+      if (hosted) {
+        res = await hosted.handler(req, ctx);
+      } else {
+        const allowed = this.#o.origins.allows(origin, host);
+        if (allowed && origin !== null && crossOriginApi(url.pathname)) {
+          cors = corsHeaders(origin);
+        }
+        res = await this.#route(req, ctx, { host, origin, allowed, listener, info });
       }
-      res = await this.#route(req, ctx, { host, origin, allowed, listener, info });
     } catch (err) {
       this.#o.log.error("Request failed", {
         path: url.pathname,

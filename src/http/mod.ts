@@ -38,7 +38,7 @@ export {
 } from "./headers.ts";
 export { hostnameOf, OriginPatternError, OriginPolicy } from "./origin_policy.ts";
 export { bindPort, type BindPortOptions, PORT_ATTEMPTS, PortInUseError } from "./ports.ts";
-export { type RequestContext, type RouteHandler, Router } from "./router.ts";
+export { type HostMatcher, type RequestContext, type RouteHandler, Router } from "./router.ts";
 export {
   checkRequestPath,
   contentType,

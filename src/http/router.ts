@@ -12,6 +12,11 @@ export interface RequestContext {
   rest: string;
   /** The client's IP address. */
   remoteAddress: string;
+  /**
+   * The host the client asked for: the `Host` header (`:authority` in HTTP/2), or the first
+   * `X-Forwarded-Host` when the server trusts its proxy. May carry a port.
+   */
+  host: string;
   /** Whether the client reached the server over TLS (directly or through a trusted proxy). */
   secure: boolean;
   /** Aborts when the server starts closing: long-lived responses should end then. */
@@ -20,6 +25,12 @@ export interface RequestContext {
 
 /** A route handler. Its response gets the security headers like every other. */
 export type RouteHandler = (req: Request, ctx: RequestContext) => Response | Promise<Response>;
+
+/**
+ * Whether a host route takes the requests for `host` (the request's host as sent, port
+ * included): see `HttpServer.addHostRoute()`.
+ */
+export type HostMatcher = (host: string) => boolean;
 
 interface Route {
   method: string;

@@ -17,7 +17,7 @@ import { type Listener, ServerRoutes, type Terminable } from "./_server_routes.t
 import { PATHS } from "./bootstrap.ts";
 import { OriginPolicy } from "./origin_policy.ts";
 import { bindPort } from "./ports.ts";
-import type { RouteHandler } from "./router.ts";
+import type { HostMatcher, RouteHandler } from "./router.ts";
 
 /** Where the server gets its certificate; `CertificateManager` (src/tls) is one. */
 export interface CertificateSource {
@@ -97,6 +97,14 @@ export interface HttpServer {
    * Built-in routes (`/switchyard/*`, `/healthz`, `/readyz`) come first.
    */
   addRoute(method: string, pathPrefix: string, handler: RouteHandler): void;
+  /**
+   * Serve every request whose host `matches` accepts (`ctx.host`: the `Host` header, or
+   * `X-Forwarded-Host` with `trustProxy`; port included, case as sent) with `handler`, ahead
+   * of every other route, built-in ones included, and without their origin checks and CORS:
+   * such a host is a site of its own (a gateway session on `{id}.dev.example.com`). The
+   * response still gets the security headers where the handler set none.
+   */
+  addHostRoute(matches: HostMatcher, handler: RouteHandler): void;
   /**
    * Stop accepting, shut the hub down (clients get `disconnect` with 3000
    * `ERR_SHUTDOWN`), close the listeners. Resolves within `timeoutMs` even if
@@ -285,6 +293,10 @@ class SwitchyardServer implements HttpServer {
 
   addRoute(method: string, pathPrefix: string, handler: RouteHandler): void {
     this.#routes.router.add(method, pathPrefix, handler);
+  }
+
+  addHostRoute(matches: HostMatcher, handler: RouteHandler): void {
+    this.#routes.addHostRoute(matches, handler);
   }
 
   close(options: { timeoutMs?: number } = {}): Promise<void> {

@@ -5,6 +5,7 @@ import { deadline, memoryLogger, withServer, WsClient, WtClient } from "./_testi
 import type { CertificateSource } from "./server.ts";
 import { PortInUseError } from "./ports.ts";
 import { startServer } from "./server.ts";
+import { rawRequest } from "../../test/_raw_http.ts";
 
 async function get(url: string, client: Deno.HttpClient, headers: Record<string, string> = {}) {
   const res = await fetch(url, { client, headers });
@@ -114,6 +115,54 @@ Deno.test("HttpServer.addRoute() serves below a prefix; fallback answers the res
     const fb = await get(`${env.base}/elsewhere`, env.client);
     assert.equal(fb.res.status, 418);
     assert.equal(fb.text, "fallback");
+  });
+});
+
+Deno.test("HttpServer.addHostRoute() takes its hosts ahead of every route, origin checks included", async () => {
+  await withServer(
+    { tls: false, certificates: undefined, allowedOrigins: ["https://app.example"] },
+    async (env) => {
+      env.server.addRoute("GET", "/static/", () => new Response("static"));
+      const hosts: string[] = [];
+      env.server.addHostRoute(
+        (host) => host.toLowerCase().startsWith("own.example"),
+        (req, ctx) => {
+          hosts.push(ctx.host);
+          return new Response(`own ${req.method} ${ctx.url.pathname}`);
+        },
+      );
+      const port = env.server.ports.http!;
+      for (const path of ["/static/x", "/healthz", "/switchyard/ws", "/"]) {
+        const res = await rawRequest(port, {
+          host: "OWN.example:81",
+          path,
+          headers: { origin: "https://elsewhere.example" },
+        });
+        assert.equal(res.status, 200, path);
+        assert.equal(res.text, `own GET ${path}`);
+        assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+        assert.equal(res.headers.get("access-control-allow-origin"), null);
+      }
+      assert.deepEqual(hosts.at(-1), "OWN.example:81", "the host as sent, port included");
+      const other = await rawRequest(port, { host: "app.example", path: "/static/x" });
+      assert.equal(other.text, "static");
+      // Without trustProxy, X-Forwarded-Host is the client's word and routes nothing.
+      const spoofed = await get(`${env.base}/static/x`, env.client, {
+        "x-forwarded-host": "own.example",
+      });
+      assert.equal(spoofed.text, "static");
+    },
+  );
+  await withServer({ tls: false, certificates: undefined, trustProxy: true }, async (env) => {
+    env.server.addHostRoute(
+      (host) => host === "own.example",
+      (_req, ctx) => new Response(ctx.host),
+    );
+    const proxied = await get(`${env.base}/healthz`, env.client, {
+      "x-forwarded-host": "own.example",
+    });
+    assert.equal(proxied.text, "own.example", "a trusted proxy's X-Forwarded-Host decides");
+    assert.equal(JSON.parse((await get(`${env.base}/healthz`, env.client)).text).status, "ok");
   });
 });
 

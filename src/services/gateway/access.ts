@@ -1,7 +1,8 @@
 /**
  * Who may reach a session: a JWT whose `sessions` claim names it. The token comes as
- * `?token=` (a page load then swaps it for a cookie scoped to the session's path), as the
- * `sy_session_{id}` cookie, or as `Authorization: Bearer`. Every request is checked against
+ * `?token=` (a page load then swaps it for a cookie scoped to the session's path, or to the
+ * session's own host under subdomain routing), as the `sy_session_{id}` cookie, or as
+ * `Authorization: Bearer`. Every request is checked against
  * the claim, so one session's token never opens another, and the credentials are removed
  * before the request goes upstream.
  *
@@ -30,11 +31,16 @@ export interface SessionAccessOptions {
 
 /** The request, as the gateway sees it. */
 export interface SessionTarget {
-  /** Session id from the path. */
+  /** Session id, from the path or the host. */
   id: string;
   url: URL;
   /** The client reached us over TLS: the cookie gets `Secure`. */
   secure: boolean;
+  /**
+   * The session has a host of its own (`{id}.dev.example.com`, subdomain routing): its cookie
+   * is host-only (no `Domain`) for `Path=/`. Otherwise the cookie is for `Path=/session/{id}/`.
+   */
+  ownHost?: boolean;
 }
 
 /**
@@ -73,26 +79,42 @@ export function sessionGranted(
 }
 
 /**
- * `url`'s path and query without `token` parameters. The other parameters are kept byte for
- * byte (a dev server's `?import` must not become `?import=`).
+ * Whether `value` has a JWT's shape (three base64url parts). Only such `?token=` values are
+ * the gateway's: Vite's HMR socket, for one, carries a short `?token=` of its own that must
+ * reach Vite untouched.
+ */
+export function isJwtShaped(value: string): boolean {
+  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
+}
+
+/**
+ * `url`'s path and query without the `token` parameters that hold a JWT. Everything else is
+ * kept byte for byte (a dev server's `?import` must not become `?import=`, Vite's own
+ * `?token=` stays).
  *
  * @example
  * ```ts
  * import { pathWithoutToken } from "./access.ts";
- * pathWithoutToken(new URL("http://h/session/a/x.js?import&token=T&t=1")); // "/session/a/x.js?import&t=1"
+ * pathWithoutToken(new URL("http://h/session/a/x.js?import&token=h.p.s&t=1")); // "/session/a/x.js?import&t=1"
+ * pathWithoutToken(new URL("http://h/session/a/?token=M7CgoXo4qadX")); // unchanged
  * ```
  */
 export function pathWithoutToken(url: URL): string {
-  if (!url.searchParams.has(TOKEN_PARAM)) return url.pathname + url.search;
+  if (!url.searchParams.getAll(TOKEN_PARAM).some(isJwtShaped)) return url.pathname + url.search;
   const kept = url.search.slice(1).split("&").filter((part) => {
-    const name = part.split("=", 1)[0];
-    let decoded = name;
-    try {
-      decoded = decodeURIComponent(name.replaceAll("+", " "));
-    } catch { /* not decodable: not ours */ }
-    return decoded !== TOKEN_PARAM;
+    const eq = part.indexOf("=");
+    const [name, value] = eq < 0 ? [part, ""] : [part.slice(0, eq), part.slice(eq + 1)];
+    return decodePart(name) !== TOKEN_PARAM || !isJwtShaped(decodePart(value));
   });
   return url.pathname + (kept.length > 0 ? `?${kept.join("&")}` : "");
+}
+
+function decodePart(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return text; // not decodable: not ours
+  }
 }
 
 /**
@@ -110,20 +132,31 @@ export function stripCredentials(headers: Headers): void {
   else headers.delete("cookie");
 }
 
-/** The value of cookie `name` in a Cookie header, if present. */
+/** The value of cookie `name` in a Cookie header, if present (the first, if sent twice). */
 export function readCookie(header: string | null, name: string): string | undefined {
+  return readCookies(header, name)[0];
+}
+
+/**
+ * Every value of cookie `name` in a Cookie header, in order. A browser sends two cookies of
+ * one name when a sibling host set one for the parent domain next to the host's own.
+ */
+export function readCookies(header: string | null, name: string): string[] {
+  const values: string[] = [];
   for (const part of (header ?? "").split(/[;,]/)) {
     const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    if (eq > 0 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
   }
-  return undefined;
+  return values;
 }
 
 /**
  * Decides whether `req` may reach session `target.id`. Tokens are tried in the order
- * `?token=`, `Authorization: Bearer`, cookie; the first that grants the session wins. A
+ * `?token=` (when it holds a JWT, see {@linkcode isJwtShaped}), `Authorization: Bearer`, cookie; the first that grants the session wins. A
  * page load (GET, not a WebSocket) that carried a granting `?token=` gets a 303 to the same
- * URL without it, setting `sy_session_{id}` for `Path=/session/{id}/` only. No token or no
+ * URL without it, setting `sy_session_{id}` for `Path=/session/{id}/` only, or, when
+ * `target.ownHost`, for `Path=/` on the session's host only (no `Domain`, so sibling
+ * sessions' hosts never receive it). No token or no
  * valid one: 401 (`ERR_UNAUTHORIZED`, `ERR_TOKEN_EXPIRED`); a valid token without this
  * session: 403 `ERR_FORBIDDEN`; a key source that cannot be reached: 503. Browsers get an
  * HTML page saying how to get in, other clients JSON `{error, message}`.
@@ -152,12 +185,15 @@ export async function authorizeSession(
   const bearer = /^bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "")?.[1];
   type From = "query" | "header" | "cookie";
   const candidates: { token: string; from: From }[] = [
-    ...url.searchParams.getAll(TOKEN_PARAM).map((token) => ({ token, from: "query" as const })),
+    ...url.searchParams.getAll(TOKEN_PARAM).filter(isJwtShaped).map((token) => ({
+      token,
+      from: "query" as const,
+    })),
     { token: bearer ?? "", from: "header" as From },
-    {
-      token: readCookie(req.headers.get("cookie"), SESSION_COOKIE_PREFIX + id) ?? "",
-      from: "cookie" as From,
-    },
+    ...readCookies(req.headers.get("cookie"), SESSION_COOKIE_PREFIX + id).map((token) => ({
+      token,
+      from: "cookie" as const,
+    })),
   ].filter((c) => c.token !== "");
   const browser = isBrowserNavigation(req);
   if (candidates.length === 0) {
@@ -209,7 +245,8 @@ export async function authorizeSession(
 }
 
 function tokenRedirect(target: SessionTarget, token: string, path: string): Response {
-  const cookie = `${SESSION_COOKIE_PREFIX}${target.id}=${token}; Path=/session/${target.id}/; ` +
+  const scope = target.ownHost ? "/" : `/session/${target.id}/`;
+  const cookie = `${SESSION_COOKIE_PREFIX}${target.id}=${token}; Path=${scope}; ` +
     `HttpOnly; SameSite=Lax${target.secure ? "; Secure" : ""}`;
   return new Response(null, {
     status: 303,

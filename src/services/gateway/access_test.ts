@@ -4,6 +4,7 @@ import {
   authorizeSession,
   pathWithoutToken,
   readCookie,
+  readCookies,
   sessionGranted,
   stripCredentials,
 } from "./access.ts";
@@ -38,14 +39,18 @@ Deno.test("sessionGranted() matches ids and prefix* patterns of the sessions cla
   assert.equal(sessionGranted(undefined, "a"), false);
 });
 
-Deno.test("pathWithoutToken() drops token parameters and keeps the rest byte for byte", () => {
+Deno.test("pathWithoutToken() drops JWT token parameters and keeps the rest byte for byte", () => {
   const path = (url: string) => pathWithoutToken(new URL(`http://h${url}`));
-  assert.equal(path("/session/a/x.js?import&token=T&t=1"), "/session/a/x.js?import&t=1");
-  assert.equal(path("/session/a/?token=T"), "/session/a/");
-  assert.equal(path("/session/a/?to%6Ben=T&q=a%20b+c"), "/session/a/?q=a%20b+c");
-  assert.equal(path("/session/a/?token=1&token=2&tokens=3"), "/session/a/?tokens=3");
+  const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzZXNzaW9ucyI6WyJhIl19.c2ln";
+  assert.equal(path(`/session/a/x.js?import&token=${jwt}&t=1`), "/session/a/x.js?import&t=1");
+  assert.equal(path(`/session/a/?token=${jwt}`), "/session/a/");
+  assert.equal(path(`/session/a/?to%6Ben=${jwt}&q=a%20b+c`), "/session/a/?q=a%20b+c");
+  assert.equal(path(`/session/a/?token=${jwt}&token=h.p.s&tokens=3`), "/session/a/?tokens=3");
   assert.equal(path("/session/a/?import"), "/session/a/?import");
   assert.equal(path("/session/a/"), "/session/a/");
+  // Vite's HMR socket has a `token` of its own; it is not a JWT and must reach Vite.
+  assert.equal(path("/session/a/?token=M7CgoXo4qadX"), "/session/a/?token=M7CgoXo4qadX");
+  assert.equal(path(`/session/a/?token=M7Cg&token=${jwt}`), "/session/a/?token=M7Cg");
 });
 
 Deno.test("stripCredentials() removes sy_session_* cookies and a Bearer header only", () => {
@@ -172,7 +177,7 @@ Deno.test("authorizeSession() lets a granting token win over a stale one", async
 });
 
 Deno.test("authorizeSession() with anonymous lets everyone in and still strips tokens", async () => {
-  const req = new Request("http://h/session/a/?token=x&y=1");
+  const req = new Request("http://h/session/a/?token=h.p.s&y=1");
   const access = await authorizeSession(req, {
     id: "a",
     url: new URL(req.url),
@@ -180,4 +185,75 @@ Deno.test("authorizeSession() with anonymous lets everyone in and still strips t
   }, { authenticator, anonymous: true });
   assert.ok(access.ok);
   assert.equal(access.path, "/session/a/?y=1");
+});
+
+/** `authorizeSession()` for a request to session `id`'s own host (subdomain routing). */
+function checkOwnHost(id: string, url: string, headers: HeadersInit = {}, secure = false) {
+  const req = new Request(url, { headers });
+  return authorizeSession(req, { id, url: new URL(url), secure, ownHost: true }, options);
+}
+
+Deno.test("readCookies() finds every cookie of one name, in order", () => {
+  assert.deepEqual(readCookies("sy_session_a=T1; x=1; sy_session_a=T2", "sy_session_a"), [
+    "T1",
+    "T2",
+  ]);
+  assert.deepEqual(readCookies("sy_session_ab=U", "sy_session_a"), []);
+});
+
+Deno.test("authorizeSession() on a session's own host sets a host-only cookie for Path=/", async () => {
+  const a = await token({ sessions: ["a"] });
+  const res = await checkOwnHost("a", `http://a.dev.example.com/app/?x=1&token=${a}`);
+  assert.equal(res.ok, false);
+  if (res.ok) return;
+  assert.equal(res.response.status, 303);
+  assert.equal(res.response.headers.get("location"), "/app/?x=1");
+  const cookie = res.response.headers.get("set-cookie");
+  assert.equal(cookie, `sy_session_a=${a}; Path=/; HttpOnly; SameSite=Lax`);
+  assert.doesNotMatch(cookie!, /domain=/i, "host-only: sibling session hosts never get it");
+
+  const secure = await checkOwnHost("a", `https://a.dev.example.com/?token=${a}`, {}, true);
+  assert.equal(secure.ok, false);
+  if (secure.ok) return;
+  assert.equal(
+    secure.response.headers.get("set-cookie"),
+    `sy_session_a=${a}; Path=/; HttpOnly; SameSite=Lax; Secure`,
+  );
+});
+
+Deno.test("authorizeSession() on a session's own host checks the claim of cookie and Bearer", async () => {
+  const [a, b] = await Promise.all([token({ sessions: ["a"] }), token({ sessions: ["b"] })]);
+  const url = "http://a.dev.example.com/src/main.ts?import";
+  const byCookie = await checkOwnHost("a", url, { cookie: `theme=dark; sy_session_a=${a}` });
+  assert.equal(byCookie.ok, true);
+  if (!byCookie.ok) return;
+  assert.equal(byCookie.path, "/src/main.ts?import", "the path goes upstream unchanged");
+  const headers = new Headers({ cookie: `theme=dark; sy_session_a=${a}` });
+  byCookie.editHeaders(headers);
+  assert.equal(headers.get("cookie"), "theme=dark");
+
+  assert.equal((await checkOwnHost("a", url, { authorization: `Bearer ${a}` })).ok, true);
+  const wrong: Record<string, string>[] = [{ authorization: `Bearer ${b}` }, {
+    cookie: `sy_session_a=${b}`,
+  }];
+  for (const headers of wrong) {
+    const refused = await checkOwnHost("a", url, headers);
+    assert.equal(refused.ok ? 200 : refused.response.status, 403, JSON.stringify(headers));
+  }
+  const other = await checkOwnHost("a", url, { cookie: `sy_session_b=${b}` });
+  assert.equal(other.ok ? 200 : other.response.status, 401, "b's cookie is not a's");
+  // A sibling host can plant a parent-domain cookie of the same name: it must not lock a out.
+  const planted = await checkOwnHost("a", url, { cookie: `sy_session_a=${b}; sy_session_a=${a}` });
+  assert.equal(planted.ok, true);
+});
+
+Deno.test("authorizeSession() passes Vite's own ?token= through to Vite with the session's cookie", async () => {
+  const granting = await token({ sessions: ["a"] });
+  const access = await check("http://h/session/a/?token=M7CgoXo4qadX", {
+    cookie: `sy_session_a=${granting}`,
+    upgrade: "websocket",
+    connection: "Upgrade",
+  });
+  assert.ok(access.ok);
+  assert.equal(access.path, "/session/a/?token=M7CgoXo4qadX");
 });

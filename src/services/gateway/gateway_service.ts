@@ -1,6 +1,7 @@
 /**
  * The session gateway: one dev-server process per session id, each on its own loopback port,
- * and the router that sends `/session/{id}/…` to it with the prefix kept. Sessions start on
+ * and the router that sends `/session/{id}/…` to it with the prefix kept, or, with subdomain
+ * routing, every request for the host `{id}.{suffix}` with its path unchanged. Sessions start on
  * request (or through the API), stop when idle, restart after a crash (the supervisor's
  * backoff) and all stop, process group and all, on {@linkcode GatewayService.close}.
  *
@@ -46,6 +47,12 @@ export interface GatewayOptions {
   portRange: readonly [number, number];
   /** Start an unknown or stopped session when a request for it arrives. */
   startOnRequest: boolean;
+  /**
+   * Subdomain routing: the host `{id}.{subdomainSuffix}` (any port) is session `id`'s own
+   * origin, every path of it proxied unchanged, and `/session/{id}/` is not served. Unset:
+   * path routing under `/session/{id}/`.
+   */
+  subdomainSuffix?: string;
   log: Logger;
   /** Restart policy after crashes; the supervisor's default otherwise. */
   restart?: RestartPolicy;
@@ -82,6 +89,11 @@ export interface RequestContext {
   remoteAddress: string;
   /** The client reached us over TLS (sets X-Forwarded-Proto). */
   secure: boolean;
+  /**
+   * The host the client asked for, port included (the server's `ctx.host`: `X-Forwarded-Host`
+   * only from a trusted proxy). Default: the `Host` header, else `url.host`.
+   */
+  host?: string;
 }
 
 interface Entry {
@@ -104,6 +116,36 @@ type LogListener = (id: string, line: LogLine) => void;
 type StateListener = (id: string, state: SessionState, detail: StateDetail) => void;
 
 const SESSION_PATH = /^\/session\/([^/]*)(\/.*)?$/;
+
+/**
+ * The session a host names under subdomain routing: the one label before `.{suffix}`,
+ * lowercased (host names are case-insensitive), whatever the port and a trailing dot. The
+ * suffix itself, deeper names (`x.a.{suffix}`), IP literals and other hosts name none. The
+ * label is not checked against `SESSION_ID_PATTERN`: the gateway answers 400 for a bad one,
+ * so every `*.{suffix}` host belongs to it.
+ *
+ * @example
+ * ```ts
+ * import { sessionIdFromHost } from "./gateway_service.ts";
+ * sessionIdFromHost("A.Dev.Example.com:8443", "dev.example.com"); // "a"
+ * sessionIdFromHost("dev.example.com", "dev.example.com"); // undefined
+ * sessionIdFromHost("x.a.dev.example.com", "dev.example.com"); // undefined
+ * ```
+ */
+export function sessionIdFromHost(host: string, suffix: string): string | undefined {
+  let name = host.trim().toLowerCase();
+  if (name.startsWith("[")) return undefined;
+  const colon = name.lastIndexOf(":");
+  if (colon >= 0) {
+    if (!/^\d*$/.test(name.slice(colon + 1))) return undefined;
+    name = name.slice(0, colon);
+  }
+  if (name.endsWith(".")) name = name.slice(0, -1);
+  const tail = "." + suffix.trim().toLowerCase().replace(/\.$/, "");
+  if (tail === "." || !name.endsWith(tail)) return undefined;
+  const label = name.slice(0, -tail.length);
+  return label === "" || label.includes(".") ? undefined : label;
+}
 
 /**
  * Runs and routes session dev servers. Ports come from `portRange`: the first one no other
@@ -229,22 +271,47 @@ export class GatewayService {
   }
 
   /**
-   * Answers a request for `/session/{id}/…`: proxies it to a ready session (HTTP or
-   * WebSocket, prefix kept) once `access` lets it in; starts a stopped one when `startOnRequest` and waits for it,
-   * except that a browser navigation gets a self-refreshing 503 page at once. Errors are JSON
-   * `{error, message}` (an HTML page for browsers): 401/403 no access, 404 not running, 400 bad id, 503 limits,
-   * 502 failed to start (with its last log lines), 504 not ready in time.
+   * Whether `host` (port included) is a session's own host: always false with path routing.
+   * The matcher of the server's host route, which sends such requests to {@linkcode handle}.
+   */
+  servesHost(host: string): boolean {
+    const suffix = this.#options.subdomainSuffix;
+    return suffix !== undefined && sessionIdFromHost(host, suffix) !== undefined;
+  }
+
+  /**
+   * Answers a request for `/session/{id}/…` (prefix kept), or with subdomain routing any
+   * request for the host `{id}.{suffix}` (path unchanged; `/session/…` on other hosts is then
+   * a 404 naming the session's host): proxies it, HTTP or WebSocket, to a ready session once
+   * `access` lets it in; starts a stopped one when `startOnRequest` and waits for it, except
+   * that a browser navigation gets a self-refreshing 503 page at once. Errors are JSON
+   * `{error, message}` (an HTML page for browsers): 401/403 no access, 404 not running, 400
+   * bad id, 503 limits, 502 failed to start (with its last log lines), 504 not ready in time.
    */
   async handle(req: Request, ctx: RequestContext): Promise<Response> {
-    const match = SESSION_PATH.exec(ctx.url.pathname);
-    if (!match) {
-      return jsonError(
-        404,
-        "ERR_NOT_FOUND",
-        `No session in ${ctx.url.pathname}: use /session/{id}/`,
-      );
+    const suffix = this.#options.subdomainSuffix;
+    const ownHost = suffix === undefined ? undefined : sessionIdFromHost(
+      ctx.host ?? req.headers.get("host") ?? ctx.url.host,
+      suffix,
+    );
+    let id: string, rest: string | undefined;
+    if (ownHost !== undefined) {
+      [id, rest] = [ownHost, ctx.url.pathname];
+    } else {
+      // With subdomain routing, sessions never share the server's origin: no path routes.
+      const match = suffix === undefined ? SESSION_PATH.exec(ctx.url.pathname) : null;
+      if (!match) {
+        return jsonError(
+          404,
+          "ERR_NOT_FOUND",
+          suffix === undefined
+            ? `No session in ${ctx.url.pathname}: use /session/{id}/`
+            : `No session at ${ctx.url.pathname}: with gateway.routing = "subdomain" each ` +
+              `session has its own host, {id}.${suffix}`,
+        );
+      }
+      [, id, rest] = match;
     }
-    const [, id, rest] = match;
     const browser = isBrowserNavigation(req);
     try {
       assertSessionId(id);
@@ -261,7 +328,7 @@ export class GatewayService {
     if (this.#options.access) {
       const access = await authorizeSession(
         req,
-        { id, url: ctx.url, secure: ctx.secure },
+        { id, url: ctx.url, secure: ctx.secure, ownHost: ownHost !== undefined },
         this.#options.access,
       );
       if (!access.ok) return access.response;

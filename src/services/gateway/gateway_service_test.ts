@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GatewayService } from "./gateway_service.ts";
+import { GatewayService, sessionIdFromHost } from "./gateway_service.ts";
 import { GatewayError, livingGroupMembers } from "./supervisor.ts";
 import {
   deadline,
@@ -247,4 +247,117 @@ gatewayTest("GatewayService.close() leaves no process of any session's group", a
   for (const pid of pids) await assertGroupGone(pid);
   assert.deepEqual(gw.gateway.list().map((r) => r.state), ["stopped", "stopped"]);
   assert.equal(await rejectionCode(gw.gateway.start("c")), "ERR_GATEWAY_CLOSED");
+});
+
+Deno.test("sessionIdFromHost() takes the one label before the suffix, in any case and port", () => {
+  const suffix = "dev.example.com";
+  const cases: [string, string | undefined][] = [
+    ["a.dev.example.com", "a"],
+    ["A.Dev.EXAMPLE.com:8443", "a"],
+    ["team-7.dev.example.com.", "team-7"],
+    ["a_b.dev.example.com", "a_b"], // the gateway's to refuse (400), not the app's
+    ["dev.example.com", undefined],
+    [".dev.example.com", undefined],
+    ["x.a.dev.example.com", undefined],
+    ["adev.example.com", undefined],
+    ["a.dev.example.com.evil.net", undefined],
+    ["a.dev.example.com:x", undefined],
+    ["127.0.0.1:4433", undefined],
+    ["[::1]:4433", undefined],
+    ["", undefined],
+  ];
+  for (const [host, id] of cases) assert.equal(sessionIdFromHost(host, suffix), id, host);
+  assert.equal(sessionIdFromHost("a.localhost:9000", "localhost"), "a");
+  assert.equal(sessionIdFromHost("a.dev.example.com", "Dev.Example.com"), "a");
+});
+
+/** A request as the server's host route hands it over: `host` apart from the URL. */
+function viaHost(gateway: GatewayService, host: string, path: string, headers: HeadersInit = {}) {
+  const url = new URL(path, "http://127.0.0.1:9/");
+  return deadline(
+    gateway.handle(new Request(url, { headers }), {
+      url,
+      remoteAddress: "127.0.0.1",
+      secure: false,
+      host,
+    }),
+    `${host}${path}`,
+    20_000,
+  );
+}
+
+gatewayTest(
+  "GatewayService with subdomainSuffix proxies every path of {id}.{suffix} as is",
+  async (s) => {
+    const gw = serveGateway({ command: devServerCommand(s), subdomainSuffix: "dev.test" });
+    try {
+      assert.equal(gw.gateway.servesHost("a.dev.test:8080"), true);
+      assert.equal(gw.gateway.servesHost("dev.test:8080"), false);
+      await gw.gateway.start("a");
+      await gw.gateway.ready("a");
+
+      const deep = await viaHost(gw.gateway, "A.dev.test:8080", "/session/a/x.js?import&t=1");
+      assert.equal(deep.status, 200);
+      assert.equal(await deep.text(), "hello from a /session/a/x.js?import&t=1");
+      const root = await viaHost(gw.gateway, "a.dev.test", "/switchyard/ws");
+      assert.equal(root.status, 404, "the dev server itself answers, path unchanged");
+      assert.equal(await root.text(), "not under my base");
+
+      const onMain = await viaHost(gw.gateway, "dev.test", "/session/a/");
+      assert.equal(onMain.status, 404);
+      const body = await onMain.json();
+      assert.equal(body.error, "ERR_NOT_FOUND");
+      assert.match(body.message, /each session has its own host, \{id\}\.dev\.test$/);
+
+      const bad = await viaHost(gw.gateway, "a_b.dev.test", "/");
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error, "ERR_BAD_SESSION_ID");
+      const stopped = await viaHost(gw.gateway, "c.dev.test", "/", BROWSER);
+      assert.equal(stopped.status, 404);
+      assert.match(await stopped.text(), /<h1>Session c failed<\/h1>[^]*ERR_NOT_STARTED/);
+    } finally {
+      await gw.close();
+    }
+    const byPath = serveGateway({ command: devServerCommand(s) });
+    await byPath.close();
+    assert.equal(byPath.gateway.servesHost("a.dev.test"), false, "path routing serves no host");
+  },
+);
+
+gatewayTest(
+  "GatewayService with subdomainSuffix shows the starting page, then proxies",
+  async (s) => {
+    const gw = serveGateway({
+      command: devServerCommand(s, 400),
+      subdomainSuffix: "dev.test",
+      startOnRequest: true,
+    });
+    try {
+      const page = await viaHost(gw.gateway, "c.dev.test", "/", BROWSER);
+      assert.equal(page.status, 503);
+      assert.equal(page.headers.get("refresh"), "1");
+      assert.match(await page.text(), /Starting session c…/);
+      const waited = await viaHost(gw.gateway, "c.dev.test", "/session/c/");
+      assert.equal(await waited.text(), "hello from c /session/c/");
+    } finally {
+      await gw.close();
+    }
+  },
+);
+
+Deno.test("GatewayService with subdomainSuffix answers 502 with the last log lines", async () => {
+  const gw = serveGateway({
+    command: ["sh", "-c", "echo 'compiling {id}'; exit 3"],
+    subdomainSuffix: "dev.test",
+    startOnRequest: true,
+  });
+  try {
+    const res = await viaHost(gw.gateway, "a.dev.test", "/");
+    assert.equal(res.status, 502);
+    const body = await res.json();
+    assert.equal(body.error, "ERR_EXITED_BEFORE_READY");
+    assert.match(body.message, /compiling a/);
+  } finally {
+    await gw.close();
+  }
 });

@@ -22,12 +22,16 @@ export interface GatewaySettings {
   readonly portRange: string;
   readonly startOnRequest: boolean;
   readonly anonymous: boolean;
+  /** `"subdomain"` needs `subdomainSuffix`; default `"path"`. */
+  readonly routing?: "path" | "subdomain";
+  readonly subdomainSuffix?: string;
 }
 
 /**
  * The options of a `GatewayService` for `settings`: tokens are checked with `authenticator`
  * unless `anonymous`. Throws `ERR_BAD_TEMPLATE` naming the key for a missing command, a bad
- * `env` entry or a bad `port_range` (which `loadConfig()` refuses already).
+ * `env` entry, a bad `port_range` or subdomain routing without a `subdomain_suffix` (which
+ * `loadConfig()` refuses already).
  *
  * @example
  * ```ts ignore
@@ -62,6 +66,13 @@ export function gatewayOptions(
       `Invalid gateway.port_range ${JSON.stringify(settings.portRange)}: use "LOW-HIGH"`,
     );
   }
+  const suffix = settings.subdomainSuffix?.trim();
+  if (settings.routing === "subdomain" && !suffix) {
+    throw new GatewayError(
+      "ERR_BAD_TEMPLATE",
+      'Missing gateway.subdomain_suffix: it is required with gateway.routing = "subdomain"',
+    );
+  }
   return {
     command,
     // "." leaves the server's own directory, which `{dir}` then names in full.
@@ -73,6 +84,7 @@ export function gatewayOptions(
     maxSessions: settings.maxSessions,
     portRange: [Number(range[1]), Number(range[2])],
     startOnRequest: settings.startOnRequest,
+    subdomainSuffix: settings.routing === "subdomain" ? suffix : undefined,
     log: deps.log,
     access: { authenticator: deps.authenticator, anonymous: settings.anonymous },
   };

@@ -36,3 +36,15 @@ Deno.test("gatewayOptions() names the key of a missing command or a bad env entr
     /^Invalid gateway\.env: Invalid environment entry "oops": use NAME=value/,
   );
 });
+
+Deno.test("gatewayOptions() sets subdomainSuffix only with routing = subdomain", () => {
+  const base = { ...DEFAULT_CONFIG.gateway, command: "x", subdomainSuffix: "dev.example.com" };
+  assert.equal(gatewayOptions(base, deps).subdomainSuffix, undefined);
+  const own = gatewayOptions({ ...base, routing: "subdomain" }, deps);
+  assert.equal(own.subdomainSuffix, "dev.example.com");
+  assert.throws(
+    () => gatewayOptions({ ...base, routing: "subdomain", subdomainSuffix: undefined }, deps),
+    (error) =>
+      error instanceof GatewayError && /^Missing gateway\.subdomain_suffix/.test(error.message),
+  );
+});
