@@ -1,17 +1,19 @@
 /**
- * The session gateway with a real Vite per session and a real Chromium: two sessions side by
- * side under `/session/a/` and `/session/b/`, hot updates through the proxy, a dev server
- * killed from outside, and no process left after `close()`.
+ * The session gateway of a real Switchyard with a real Vite per session and a real Chromium:
+ * two sessions side by side under `/session/a/` and `/session/b/`, each opened by its token
+ * link, hot updates through the proxy, b's token refused by a, a dev server killed from
+ * outside, and no process left after the server closes.
  */
 import assert from "node:assert/strict";
 import type { Browser, ConsoleMessage, Page, WebSocket as PageWebSocket } from "playwright-core";
-import { GatewayService } from "../src/services/gateway/gateway_service.ts";
+import { signToken } from "../src/auth/mod.ts";
 import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
 import { launchBrowser } from "./_browser.ts";
 import { deadline } from "./_deadline.ts";
+import { startTestServer } from "./_server.ts";
 import { counterSource, ensureVite, indexSource, viteCommand, writeViteProject } from "./_vite.ts";
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const SECRET = "gateway-vite-test-secret-0123456789abcdef";
 const STEP_MS = 15_000;
 
 /** A port range of `size` starting somewhere random, so parallel test files rarely collide. */
@@ -93,7 +95,7 @@ async function groupGone(pgid: number): Promise<number[]> {
 }
 
 Deno.test({
-  name: "GatewayService serves two Vite sessions with HMR through the proxy in Chromium",
+  name: "Switchyard's gateway serves two Vite sessions with HMR in Chromium, each to its own token",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn(t) {
@@ -102,34 +104,31 @@ Deno.test({
     const root = await Deno.makeTempDir({ prefix: "switchyard-vite-" });
     await writeViteProject(`${root}/a`, "a", "a:v1");
     await writeViteProject(`${root}/b`, "b", "b:v1");
-    const gateway = new GatewayService({
-      command: viteCommand(),
-      cwd: `${root}/{id}`,
-      readiness: { type: "http", path: "/session/{id}/" },
-      readyTimeoutMs: 20_000,
-      idleTimeoutMs: 600_000,
-      maxSessions: 4,
-      portRange: randomPortRange(20),
-      startOnRequest: true,
-      log: quiet,
-      restart: { maxRestarts: 3, windowMs: 60_000, backoffMs: [50, 500] },
-      stopGraceMs: 3000,
-    });
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen() {} },
-      (req, info) => {
-        const url = new URL(req.url);
-        if (!url.pathname.startsWith("/session/")) {
-          return new Response("not found", { status: 404 });
-        }
-        return gateway.handle(req, {
-          url,
-          remoteAddress: info.remoteAddr.hostname,
-          secure: false,
-        });
+    const [low, high] = randomPortRange(20);
+    const server = await startTestServer({
+      toml: `
+[auth]
+hmac_secret = "${SECRET}"
+
+[gateway]
+enabled = true
+cwd = "${root}/{id}"
+ready = "/session/{id}/"
+ready_timeout_ms = 20000
+port_range = "${low}-${high}"
+max_sessions = 4
+`,
+      env: {
+        SWITCHYARD_GATEWAY_COMMAND: viteCommand().map((arg) => JSON.stringify(arg)).join(" "),
       },
+    });
+    const gateway = server.app.gateway!;
+    const origin = server.http;
+    const [tokenA, tokenB] = await Promise.all(
+      [["a"], ["b"]].map((sessions) =>
+        signToken({ sub: "tester", sessions }, { secret: SECRET, alg: "HS256" })
+      ),
     );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
     let browser: Browser | undefined;
     const pgids = new Set<number>();
     try {
@@ -137,12 +136,13 @@ Deno.test({
       const a = await watchPage(browser);
       const b = await watchPage(browser);
 
-      await t.step("a browser's first request starts each session", async () => {
-        // The first answer is the gateway's self-refreshing "Starting session" page.
+      await t.step("each token link starts its session", async () => {
+        // The link sets the session's cookie; then comes the self-refreshing "Starting" page.
         await Promise.all([
-          a.page.goto(`${origin}/session/a/`),
-          b.page.goto(`${origin}/session/b/`),
+          a.page.goto(`${origin}/session/a/?token=${tokenA}`),
+          b.page.goto(`${origin}/session/b/?token=${tokenB}`),
         ]);
+        assert.equal(new URL(a.page.url()).search, "", "the token left the address bar");
         await counterText(a.page, "a:v1", "page a rendered");
         await counterText(b.page, "b:v1", "page b rendered");
         await consoleLine(a.console, "[vite] connected.", "page a's HMR connected");
@@ -168,6 +168,19 @@ Deno.test({
         assert.equal(await marker(b.page), "b-before-edit");
         assert.equal(b.loads, loadsB);
         assert.deepEqual(b.console.slice(bConsole), [], "page b heard nothing");
+      });
+
+      await t.step("b's token cannot open session a", async () => {
+        const fromB = await b.page.evaluate(async () => (await fetch("/session/a/")).status);
+        assert.equal(fromB, 401, "b's cookie is scoped to /session/b/");
+        const intruder = await browser!.newPage();
+        try {
+          const res = await intruder.goto(`${origin}/session/a/?token=${tokenB}`);
+          assert.equal(res?.status(), 403);
+          assert.equal(await intruder.textContent("h1"), "No access to session a");
+        } finally {
+          await intruder.close();
+        }
       });
 
       await t.step("editing session a's index.html reloads page a", async () => {
@@ -212,16 +225,15 @@ Deno.test({
         throughGateway(a, "a");
       });
 
-      await t.step("close() leaves no process of any session", async () => {
-        await gateway.close();
+      await t.step("closing the server leaves no process of any session", async () => {
+        await server.close();
         for (const pgid of pgids) {
           assert.deepEqual(livingGroupMembers(pgid), [], `group ${pgid} survived close()`);
         }
       });
     } finally {
       await browser?.close();
-      await gateway.close();
-      await server.shutdown();
+      await server.close();
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
   },
