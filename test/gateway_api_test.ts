@@ -10,13 +10,10 @@
 import assert from "node:assert/strict";
 import { SwitchyardClient } from "../client/mod.ts";
 import { waitFor } from "../client/_test_util.ts";
-import { signToken } from "../src/auth/mod.ts";
 import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
-import { freePortRange } from "../src/services/gateway/_gateway_testing.ts";
 import { deadline } from "./_deadline.ts";
-import { startTestServer, type TestServer } from "./_server.ts";
-
-const SECRET = "gateway-api-test-secret-0123456789abcdef";
+import { startGatewayServer } from "./_gateway_server.ts";
+import type { TestServer } from "./_server.ts";
 
 /** A session that logs a line per request; ids starting with "broken" fail before ready. */
 const SESSION_SERVER = `
@@ -33,9 +30,6 @@ Deno.serve({ hostname: "127.0.0.1", port: Number(port), onListen() {
 });
 `;
 
-const sign = (claims: Record<string, unknown>) =>
-  signToken({ sub: "tester", ...claims }, { secret: SECRET, alg: "HS256" });
-
 async function call(
   base: string,
   path: string,
@@ -51,40 +45,25 @@ async function call(
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
-async function withGateway(fn: (server: TestServer) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "gateway_api_" });
-  const script = `${dir}/session_server.js`;
-  await Deno.writeTextFile(script, SESSION_SERVER);
-  const [low, high] = freePortRange(4);
-  const server = await startTestServer({
-    toml: `
-[auth]
-hmac_secret = "${SECRET}"
+type Sign = (claims: Record<string, unknown>) => Promise<string>;
 
-[gateway]
-enabled = true
-ready = "tcp"
-start_on_request = false
-port_range = "${low}-${high}"
-max_sessions = 2
-`,
-    env: {
-      SWITCHYARD_GATEWAY_COMMAND: `"${Deno.execPath()}" run --no-config --allow-net ` +
-        `"${script}" {port} {id}`,
-    },
+async function withGateway(fn: (server: TestServer, sign: Sign) => Promise<void>): Promise<void> {
+  const gateway = await startGatewayServer({
+    session: SESSION_SERVER,
+    gateway: "start_on_request = false\nmax_sessions = 2",
   });
+  const { server } = gateway;
   try {
-    await fn(server);
+    await fn(server, gateway.token);
   } finally {
     const pids = server.app.gateway!.list().flatMap((s) => s.pid === null ? [] : [s.pid]);
-    await server.close();
+    await gateway.close();
     for (const pid of pids) assert.deepEqual(livingGroupMembers(pid), [], `group ${pid} left`);
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
 Deno.test("gateway API: an admin creates, lists, restarts, reads logs of and stops sessions", async () => {
-  await withGateway(async (server) => {
+  await withGateway(async (server, sign) => {
     const base = server.http;
     const admin = await sign({ gateway: "admin" });
 
@@ -154,7 +133,7 @@ Deno.test("gateway API: an admin creates, lists, restarts, reads logs of and sto
 });
 
 Deno.test("gateway API: a session's token reaches that session only; bad requests are refused clearly", async () => {
-  await withGateway(async (server) => {
+  await withGateway(async (server, sign) => {
     const base = server.http;
     const admin = await sign({ gateway: "admin" });
     const ofA = await sign({ sessions: ["a"] });
@@ -234,7 +213,7 @@ Deno.test("gateway API: a session's token reaches that session only; bad request
 });
 
 Deno.test("gateway logs channel: a UI sees a session's lines and state changes live, others are refused", async () => {
-  await withGateway(async (server) => {
+  await withGateway(async (server, sign) => {
     const base = server.http;
     const admin = await sign({ gateway: "admin" });
     const ofA = await sign({ sessions: ["a"] });

@@ -8,13 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { signToken } from "../src/auth/mod.ts";
 import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
-import { freePortRange, until } from "../src/services/gateway/_gateway_testing.ts";
+import { until } from "../src/services/gateway/_gateway_testing.ts";
 import { deadline } from "./_deadline.ts";
+import { gatewayToml, signGatewayToken } from "./_gateway_server.ts";
 
 const MAIN = new URL("../src/cli/main.ts", import.meta.url).pathname;
-const SECRET = "gateway-sigkill-test-secret-0123456789abcdef";
 const SESSIONS = ["a", "b"];
 
 /**
@@ -64,19 +63,9 @@ interface Served {
 async function serve(): Promise<Served> {
   const dir = await Deno.makeTempDir({ prefix: "gateway_sigkill_" });
   await Deno.writeTextFile(`${dir}/dev_server.js`, DEV_SERVER);
-  const [low, high] = freePortRange(4);
   await Deno.writeTextFile(
     `${dir}/switchyard.toml`,
-    `
-[auth]
-hmac_secret = "${SECRET}"
-
-[gateway]
-enabled = true
-ready = "tcp"
-port_range = "${low}-${high}"
-command = '"${Deno.execPath()}" run --no-config --allow-net --allow-run "${dir}/dev_server.js" {port} {id}'
-`,
+    gatewayToml(`${dir}/dev_server.js`, { allow: ["--allow-run"] }),
   );
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -117,10 +106,7 @@ command = '"${Deno.execPath()}" run --no-config --allow-net --allow-run "${dir}/
 
 /** Starts every session through the gateway; resolves with their process group ids. */
 async function startSessions(served: Served): Promise<number[]> {
-  const token = await signToken({ sub: "tester", sessions: SESSIONS }, {
-    secret: SECRET,
-    alg: "HS256",
-  });
+  const token = await signGatewayToken({ sessions: SESSIONS });
   return await Promise.all(SESSIONS.map(async (id) => {
     const res = await deadline(
       fetch(`${served.base}/session/${id}/`, { headers: { authorization: `Bearer ${token}` } }),

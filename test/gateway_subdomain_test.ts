@@ -10,14 +10,10 @@
  */
 
 import assert from "node:assert/strict";
-import { signToken } from "../src/auth/mod.ts";
-import { freePortRange } from "../src/services/gateway/_gateway_testing.ts";
 import { launchBrowser } from "./_browser.ts";
 import { deadline } from "./_deadline.ts";
 import { rawRequest, rawWebSocket } from "./_raw_http.ts";
-import { startTestServer } from "./_server.ts";
-
-const SECRET = "gateway-subdomain-test-secret-0123456789";
+import { startGatewayServer } from "./_gateway_server.ts";
 
 /**
  * A dev server with base `/`: an HTML page whose script opens a WebSocket with subprotocol
@@ -53,35 +49,14 @@ Deno.serve({ hostname: "127.0.0.1", port: Number(port), onListen() {} }, (req) =
 });
 `;
 
-function token(sessions: string[]): Promise<string> {
-  return signToken({ sub: "tester", sessions }, { secret: SECRET, alg: "HS256" });
-}
-
 Deno.test("Switchyard [gateway] routing = subdomain gives each session its own host", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "gateway_subdomain_" });
-  const script = `${dir}/dev_server.js`;
-  await Deno.writeTextFile(script, DEV_SERVER);
-  const [low, high] = freePortRange(4);
-  const server = await startTestServer({
-    toml: `
-allowed_origins = ["https://app.example.com"]
-
-[auth]
-hmac_secret = "${SECRET}"
-
-[gateway]
-enabled = true
-ready = "tcp"
-port_range = "${low}-${high}"
-max_sessions = 3
-routing = "subdomain"
-subdomain_suffix = "localhost"
-`,
-    env: {
-      SWITCHYARD_GATEWAY_COMMAND: `"${Deno.execPath()}" run --no-config --allow-net ` +
-        `"${script}" {port} {id}`,
-    },
+  const gateway = await startGatewayServer({
+    session: DEV_SERVER,
+    top: 'allowed_origins = ["https://app.example.com"]',
+    gateway: 'max_sessions = 3\nrouting = "subdomain"\nsubdomain_suffix = "localhost"',
   });
+  const { server } = gateway;
+  const token = (sessions: string[]) => gateway.token({ sessions });
   let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   try {
     const port = server.app.server.ports.http!;
@@ -221,7 +196,6 @@ subdomain_suffix = "localhost"
     assert.equal(other?.status(), 401, "the browser sends a's cookie to a's host only");
   } finally {
     await browser?.close();
-    await server.close();
-    await Deno.remove(dir, { recursive: true });
+    await gateway.close();
   }
 });

@@ -7,13 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { signToken } from "../src/auth/mod.ts";
 import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
-import { freePortRange } from "../src/services/gateway/_gateway_testing.ts";
 import { deadline } from "./_deadline.ts";
-import { startTestServer } from "./_server.ts";
-
-const SECRET = "gateway-integration-test-secret-0123456789";
+import { startGatewayServer } from "./_gateway_server.ts";
 
 /** Answers with what it received, so the test sees exactly what went upstream. */
 const ECHO_SERVER = `
@@ -35,10 +31,6 @@ Deno.serve({ hostname: "127.0.0.1", port: Number(port), onListen() {} }, (req) =
 });
 `;
 
-function token(sessions: string[]): Promise<string> {
-  return signToken({ sub: "tester", sessions }, { secret: SECRET, alg: "HS256" });
-}
-
 async function get(url: string, headers: HeadersInit = {}) {
   const res = await deadline(fetch(url, { headers, redirect: "manual" }), 20_000, `GET ${url}`);
   const text = await res.text();
@@ -46,27 +38,9 @@ async function get(url: string, headers: HeadersInit = {}) {
 }
 
 Deno.test("Switchyard [gateway] opens a session only with its token and never forwards it", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "gateway_it_" });
-  const script = `${dir}/echo_server.js`;
-  await Deno.writeTextFile(script, ECHO_SERVER);
-  const [low, high] = freePortRange(4);
-  const server = await startTestServer({
-    toml: `
-[auth]
-hmac_secret = "${SECRET}"
-
-[gateway]
-enabled = true
-ready = "tcp"
-port_range = "${low}-${high}"
-max_sessions = 3
-`,
-    env: {
-      SWITCHYARD_GATEWAY_COMMAND: `"${Deno.execPath()}" run --no-config --allow-net ` +
-        `"${script}" {port} {id}`,
-    },
-  });
-  let closed = false;
+  const gateway = await startGatewayServer({ session: ECHO_SERVER, gateway: "max_sessions = 3" });
+  const { server } = gateway;
+  const token = (sessions: string[]) => gateway.token({ sessions });
   try {
     const base = server.http;
     const [a, b] = await Promise.all([token(["a"]), token(["b"])]);
@@ -149,13 +123,11 @@ max_sessions = 3
     const pids = server.app.gateway!.list().map((s) => s.pid!);
     assert.equal(pids.length, 2);
     for (const pid of pids) assert.notDeepEqual(livingGroupMembers(pid), []);
-    closed = true;
-    await server.close();
+    await gateway.close();
     for (const pid of pids) {
       assert.deepEqual(livingGroupMembers(pid), [], `process group ${pid} survived close()`);
     }
   } finally {
-    if (!closed) await server.close();
-    await Deno.remove(dir, { recursive: true });
+    await gateway.close(); // a no-op after the close above
   }
 });
