@@ -328,7 +328,7 @@ export const FIELDS = [
   bool(
     "gateway.anonymous",
     false,
-    "Open every session without a token (local use only); else a JWT `sessions` claim must name it",
+    "Open every session, and the API to loopback clients, without a token (local use only); else a JWT `sessions` claim must name the session",
   ),
 ] as const;
 
