@@ -25,14 +25,14 @@ export async function until<T>(fn: () => T, ms: number, what: string): Promise<N
 }
 
 /**
- * Arguments: port, id, milliseconds to wait before listening. Prints a line first, so a
- * test can see output before the process is ready.
+ * Arguments: port, id, milliseconds to wait before listening, address to listen on. Prints a
+ * line first, so a test can see output before the process is ready.
  */
 const DEV_SERVER = `
-const [port, id, delay = "0"] = Deno.args;
+const [port, id, delay = "0", hostname = "127.0.0.1"] = Deno.args;
 console.log("booting <" + id + ">");
 await new Promise((r) => setTimeout(r, Number(delay)));
-Deno.serve({ hostname: "127.0.0.1", port: Number(port), onListen() {
+Deno.serve({ hostname, port: Number(port), onListen() {
   console.log("listening on " + port);
 } }, (req) => {
   const url = new URL(req.url);

@@ -23,6 +23,7 @@ import {
   type StateDetail,
 } from "./supervisor.ts";
 import { assertSessionId } from "./_command_template.ts";
+import { exposedListeners } from "./_exposure.ts";
 import { assertPortRange, pickPort } from "./_port_range.ts";
 import { isBrowserNavigation, startingPage } from "./_session_pages.ts";
 import { awaitReady, failureResponse } from "./_session_responses.ts";
@@ -448,6 +449,14 @@ export class GatewayService {
         log.warn("Session crashed", { id: entry.id, restartInMs: detail.restartInMs });
       } else if (state === "ready") {
         log.info("Session ready", { id: entry.id, port: entry.port, pid: process.pid });
+        const exposed = exposedListeners(entry.port);
+        if (exposed.length > 0) {
+          log.warn(
+            "Session listens beyond loopback, where clients can reach it without a token: " +
+              "bind it to 127.0.0.1 in gateway.command (e.g. --host 127.0.0.1)",
+            { id: entry.id, port: entry.port, addresses: exposed.join(", ") },
+          );
+        }
       }
       for (const fn of this.#stateListeners) fn(entry.id, state, detail);
     });

@@ -12,6 +12,7 @@ import {
   stateOf,
 } from "./_gateway_testing.ts";
 import { openClient } from "./_proxy_testing.ts";
+import { memoryLogger } from "../../http/_testing.ts";
 
 const BROWSER = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
 
@@ -359,5 +360,27 @@ Deno.test("GatewayService with subdomainSuffix answers 502 with the last log lin
     assert.match(body.message, /compiling a/);
   } finally {
     await gw.close();
+  }
+});
+
+gatewayTest("GatewayService warns when a session listens beyond loopback", async (script) => {
+  const log = memoryLogger();
+  const gw = serveGateway({ command: [...devServerCommand(script), "0", "0.0.0.0"], log });
+  try {
+    await gw.gateway.start("open");
+    await gw.gateway.ready("open");
+    const warning = log.lines.find((l) => l.level === "warn");
+    assert.match(warning?.msg ?? "", /beyond loopback.*--host 127\.0\.0\.1/);
+  } finally {
+    await gw.close();
+  }
+  const quietLog = memoryLogger();
+  const local = serveGateway({ command: devServerCommand(script), log: quietLog });
+  try {
+    await local.gateway.start("closed");
+    await local.gateway.ready("closed");
+    assert.deepEqual(quietLog.lines.filter((l) => l.level === "warn"), []);
+  } finally {
+    await local.close();
   }
 });
