@@ -34,43 +34,89 @@ export interface ForwardingInfo {
   forwardedProto?: string;
 }
 
+/** Header name and value pairs, names lower-case: what `fetch` and `Response` take fastest. */
+export type HeaderList = [string, string][];
+
 /**
- * `headers` without hop-by-hop headers, including the ones the `Connection`
- * header names.
+ * The name/value pairs of `headers`, each Set-Cookie on its own. `forEach`, because Deno's
+ * Headers iterator re-sorts the whole list on every step: iterating 12 headers took ~45 µs
+ * against ~4 µs for `forEach` (Deno 2.9.6), and `new Headers(headers)`, or `fetch` given a
+ * Headers object, iterates that way too.
  */
-export function stripHopByHop(headers: Headers): Headers {
-  const named = new Set(listTokens(headers.get("connection")));
-  const out = new Headers();
-  // Iteration yields each Set-Cookie on its own, so cookies survive unmerged.
-  for (const [name, value] of headers) {
-    if (!HOP_BY_HOP.has(name) && !named.has(name)) out.append(name, value);
-  }
-  return out;
+export function headerList(headers: Headers): HeaderList {
+  const list: HeaderList = [];
+  headers.forEach((value, name) => list.push([name, value]));
+  return list;
 }
 
 /**
- * The request headers to send upstream: end-to-end headers kept (cookies
- * included), Host rewritten, X-Forwarded-For appended to, X-Forwarded-Proto
- * and X-Forwarded-Host set from what the client asked for.
+ * The pairs of `headers` without hop-by-hop headers, including the ones the `Connection`
+ * header names. Set-Cookie headers stay separate, so cookies survive unmerged.
+ */
+export function endToEndHeaders(headers: Headers): HeaderList {
+  const connection = headers.get("connection");
+  const named = connection ? listTokens(connection) : [];
+  const list: HeaderList = [];
+  headers.forEach((value, name) => {
+    if (!HOP_BY_HOP.has(name) && !named.includes(name)) list.push([name, value]);
+  });
+  return list;
+}
+
+/** Headers the proxy sets itself on the way upstream, replacing the client's. */
+const REWRITTEN = new Set(["host", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-for"]);
+
+/**
+ * The request headers to send upstream, as pairs: end-to-end headers kept (cookies
+ * included), Host rewritten, X-Forwarded-For appended to, X-Forwarded-Proto and
+ * X-Forwarded-Host set from what the client asked for.
+ */
+export function upstreamHeaderList(req: Request, info: ForwardingInfo): HeaderList {
+  const headers = req.headers;
+  const connection = headers.get("connection");
+  const named = connection ? listTokens(connection) : [];
+  const list: HeaderList = [];
+  let clientHost: string | undefined;
+  let priorFor: string | undefined;
+  headers.forEach((value, name) => {
+    if (REWRITTEN.has(name)) {
+      if (name === "host") clientHost = value;
+      else if (name === "x-forwarded-for") priorFor = value;
+    } else if (!HOP_BY_HOP.has(name) && !named.includes(name)) {
+      list.push([name, value]);
+    }
+  });
+  let url: URL | undefined;
+  list.push(["x-forwarded-host", clientHost ?? (url ??= new URL(req.url)).host]);
+  list.push([
+    "x-forwarded-proto",
+    info.forwardedProto ?? (url ??= new URL(req.url)).protocol.slice(0, -1),
+  ]);
+  if (info.forwardedFor) {
+    list.push([
+      "x-forwarded-for",
+      priorFor ? `${priorFor}, ${info.forwardedFor}` : info.forwardedFor,
+    ]);
+  } else if (priorFor) {
+    list.push(["x-forwarded-for", priorFor]);
+  }
+  list.push(["host", info.host]);
+  return list;
+}
+
+/**
+ * The request headers to send upstream (see {@linkcode upstreamHeaderList}), as a Headers
+ * object.
  */
 export function upstreamRequestHeaders(req: Request, info: ForwardingInfo): Headers {
-  const headers = stripHopByHop(req.headers);
-  const url = new URL(req.url);
-  headers.set("x-forwarded-host", req.headers.get("host") ?? url.host);
-  headers.set("x-forwarded-proto", info.forwardedProto ?? url.protocol.slice(0, -1));
-  if (info.forwardedFor) {
-    const prior = req.headers.get("x-forwarded-for");
-    headers.set("x-forwarded-for", prior ? `${prior}, ${info.forwardedFor}` : info.forwardedFor);
-  }
-  headers.set("host", info.host);
-  return headers;
+  return new Headers(upstreamHeaderList(req, info));
 }
 
 /** The upstream handshake headers for a WebSocket: as for HTTP, minus the handshake's own. */
 export function upstreamWebSocketHeaders(req: Request, info: ForwardingInfo): Headers {
-  const headers = upstreamRequestHeaders(req, info);
-  for (const name of WEBSOCKET_HANDSHAKE) headers.delete(name);
-  return headers;
+  return new Headers(
+    upstreamHeaderList(req, info).filter(([name]) => !WEBSOCKET_HANDSHAKE.has(name)),
+  );
 }
 
 /** Whether `req` asks to become a WebSocket (RFC 6455 §4.1). */

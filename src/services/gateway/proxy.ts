@@ -8,9 +8,10 @@
 
 import { closeHttpAgent, forwardHttp } from "./_proxy_http.ts";
 import {
+  headerList,
   isWebSocketUpgrade,
   offeredProtocols,
-  upstreamRequestHeaders,
+  upstreamHeaderList,
   upstreamWebSocketHeaders,
 } from "./_proxy_headers.ts";
 import { closeWebSocketClient, forwardWebSocket } from "./_proxy_websocket.ts";
@@ -35,9 +36,11 @@ export interface ProxyOptions {
    */
   timeoutMs?: number;
   /**
-   * Aborts the upstream exchange, including a streaming body or an open
-   * WebSocket (closed with 1001). The request's own signal (client gone)
-   * aborts it until the response headers arrive.
+   * Aborts the upstream exchange: a request still waiting for its headers
+   * (499), a body of unknown length still streaming (SSE, chunked: it ends in
+   * error and the upstream's is cancelled) or an open WebSocket (closed with
+   * 1001). A body with a Content-Length is left to finish. The request's own
+   * signal (client gone) aborts it until the response headers arrive.
    */
   signal?: AbortSignal;
   /** The client's address, appended to X-Forwarded-For. */
@@ -130,28 +133,37 @@ export function proxyRequest(
     forwardedFor: options.forwardedFor,
     forwardedProto: options.forwardedProto,
   };
-  const url = new URL(req.url);
   const exchange = {
     req,
-    path: options.path ?? url.pathname + url.search,
+    path: options.path ?? pathAndQuery(req.url),
     hostname,
     port: target.port,
     timeoutMs: options.timeoutMs ?? DEFAULT_PROXY_TIMEOUT_MS,
     signal: options.signal,
   };
-  const edit = (headers: Headers) => {
-    options.editHeaders?.(headers);
-    return headers;
-  };
+  const edit = options.editHeaders;
   if (isWebSocketUpgrade(req)) {
+    const headers = upstreamWebSocketHeaders(req, forwarding);
+    edit?.(headers);
     return forwardWebSocket({
       ...exchange,
-      headers: edit(upstreamWebSocketHeaders(req, forwarding)),
+      headers,
       protocols: offeredProtocols(req),
       onWebSocket: options.onWebSocket,
     });
   }
-  return forwardHttp({ ...exchange, headers: edit(upstreamRequestHeaders(req, forwarding)) });
+  let headers = upstreamHeaderList(req, forwarding);
+  if (edit) {
+    const editable = new Headers(headers);
+    edit(editable);
+    headers = headerList(editable);
+  }
+  return forwardHttp({ ...exchange, headers });
+}
+
+function pathAndQuery(url: string): string {
+  const { pathname, search } = new URL(url);
+  return pathname + search;
 }
 
 /**

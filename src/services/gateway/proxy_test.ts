@@ -508,3 +508,36 @@ proxyTest(
     }
   },
 );
+
+proxyTest("proxyRequest() ends a streaming body when its signal fires", async () => {
+  const cancelled = Promise.withResolvers<void>();
+  const upstream = serve(() =>
+    new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(encoder.encode("data: 1\n\n"));
+        },
+        cancel() {
+          cancelled.resolve();
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    )
+  );
+  const stop = new AbortController();
+  const front = serveProxy(upstream.port, { signal: stop.signal });
+  try {
+    const res = await fetch(`${front.base}/session/a/events`);
+    const reader = res.body!.getReader();
+    assert.equal(
+      decoder.decode((await deadline(reader.read(), "first event")).value),
+      "data: 1\n\n",
+    );
+    stop.abort();
+    await deadline(cancelled.promise, "upstream stream cancelled");
+    await assert.rejects(deadline(reader.read(), "client's body ended in error"));
+  } finally {
+    await front.close();
+    await upstream.close();
+  }
+});
