@@ -9,7 +9,8 @@
 import type { Browser, Page } from "playwright-core";
 import { writeViteProject } from "../test/_vite.ts";
 import { sleep } from "./_processes.ts";
-import { type HmrResult, stats } from "./_gateway_report.ts";
+import type { HmrResult } from "./_gateway_report.ts";
+import { stats } from "./_stats.ts";
 
 /** A save not seen by a page within this long counts as missed. */
 const SAVE_DEADLINE_MS = 5_000;

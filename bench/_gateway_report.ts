@@ -5,21 +5,13 @@
  * @module
  */
 
+import { fmt, ratio, type Stats } from "./_stats.ts";
+
 /** Markers of the generated block in docs/benchmarks.md. */
 export const GATEWAY_BEGIN = "<!-- GATEWAY-BENCH:BEGIN (written by bench/gateway_bench.ts) -->";
 export const GATEWAY_END = "<!-- GATEWAY-BENCH:END -->";
 /** The aim: the gateway adds at most this much to the HMR p99 (ms). */
 export const HMR_P99_AIM_MS = 2;
-
-/** Latency figures of one series (ms). */
-export interface Stats {
-  n: number;
-  missed: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
 
 /** Save → module updated, per page, and the per-save difference gateway − direct (ms). */
 export interface HmrResult {
@@ -40,27 +32,8 @@ export interface LoadResult {
   p99: number;
 }
 
-/** Nearest-rank percentiles of `samples`. */
-export function stats(samples: readonly number[], missed = 0): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
-  return { n: s.length, missed, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? NaN };
-}
-
-function fmt(x: number | undefined): string {
-  if (x === undefined || !Number.isFinite(x)) return "—";
-  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString("en-US");
-  if (Math.abs(x) >= 100) return x.toFixed(0);
-  if (Math.abs(x) >= 10) return x.toFixed(1);
-  return x.toFixed(2);
-}
-
 function signed(x: number): string {
   return `${x >= 0 ? "+" : "−"}${fmt(Math.abs(x))}`;
-}
-
-function ratio(a: number, b: number): string {
-  return Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}×` : "—";
 }
 
 /** Save → module updated: gateway, direct, their difference and ratio. */

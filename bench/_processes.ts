@@ -221,3 +221,27 @@ export async function nextEvent<T extends { event: string }>(
     if (event.event === want) return event;
   }
 }
+
+const REPO = new URL("../", import.meta.url).pathname;
+
+/**
+ * Arguments of `deno` that run `switchyard serve` as `deno task cli` would (the same V8 flag:
+ * see docs/operations.md, "Memory"), in plain HTTP on 127.0.0.1:`port`, quiet; `extra` last.
+ */
+export function switchyardServeArgs(port: number, extra: readonly string[] = []): string[] {
+  return [
+    "run",
+    "-A",
+    "--unstable-net",
+    "--v8-flags=--max-semi-space-size=1",
+    `--config=${REPO}deno.json`,
+    `${REPO}src/cli/main.ts`,
+    "serve",
+    "--no-tls",
+    "--host=127.0.0.1",
+    `--port=${port}`,
+    "--strict-port",
+    "--log-level=warn",
+    ...extra,
+  ];
+}

@@ -7,6 +7,7 @@
  */
 
 import type { ScenarioResult } from "./_scenario.ts";
+import { fmt, ratio } from "./_stats.ts";
 
 /** Where and with what the benchmark ran. */
 export interface RunInfo {
@@ -132,17 +133,4 @@ export function spliceReport(doc: string, block: string): string {
 
 function subscriberCounts(results: readonly ScenarioResult[]): number[] {
   return [...new Set(results.map((r) => r.subscribers))].sort((a, b) => a - b);
-}
-
-function fmt(x: number | undefined): string {
-  if (x === undefined || !Number.isFinite(x)) return "—";
-  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString("en-US");
-  if (Math.abs(x) >= 100) return x.toFixed(0);
-  if (Math.abs(x) >= 10) return x.toFixed(1);
-  return x.toFixed(2);
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || !Number.isFinite(a) || !(b > 0)) return "—";
-  return `${(a / b).toFixed(2)}×`;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { PEERS_DIR } from "./_processes.ts";
+import { PEERS_DIR, switchyardServeArgs } from "./_processes.ts";
 
 /** Wire protocol the load generator speaks to a server (bench/peers/load_protocols.mjs). */
 export type Protocol = "switchyard" | "socketio" | "bare";
@@ -49,21 +49,7 @@ export const SERVERS: readonly ServerSpec[] = [
     acks: true,
     command: (port) => ({
       command: Deno.execPath(),
-      args: [
-        "run",
-        "-A",
-        "--unstable-net",
-        // The same V8 flag as `deno task cli` (deno.json): see docs/operations.md, "Memory".
-        "--v8-flags=--max-semi-space-size=1",
-        `--config=${ROOT}deno.json`,
-        `${ROOT}src/cli/main.ts`,
-        "serve",
-        "--no-tls",
-        "--host=127.0.0.1",
-        `--port=${port}`,
-        "--strict-port",
-        "--log-level=warn",
-      ],
+      args: switchyardServeArgs(port),
       env: SWITCHYARD_ENV,
     }),
   },

@@ -7,6 +7,7 @@
  */
 
 import { SYNC_LABELS, type SyncServerKey } from "./_sync_servers.ts";
+import { fmt, ratio, type Stats } from "./_stats.ts";
 
 /** Markers of the generated block in docs/benchmarks.md. */
 export const SYNC_BEGIN = "<!-- SYNC-BENCH:BEGIN -->";
@@ -15,16 +16,6 @@ export const SYNC_END = "<!-- SYNC-BENCH:END -->";
 const SKEWED_CORES = 0.4;
 /** The aim for our p95 (ms). */
 const P95_AIM_MS = 10;
-
-/** Latency figures of one series (ms). */
-export interface Stats {
-  n: number;
-  missed: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
 
 /** Switchyard's own account of its commits (its /metrics, read after the run). */
 export interface CommitStats {
@@ -55,31 +46,6 @@ export interface SyncResult {
   /** Client connections the server dropped during the run. */
   disconnects: number;
   commits?: CommitStats;
-}
-
-/** Nearest-rank percentiles of `samples`. */
-export function stats(samples: readonly number[], missed: number): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
-  return {
-    n: s.length,
-    missed,
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: s.at(-1) ?? NaN,
-  };
-}
-
-function fmt(x: number | undefined): string {
-  if (x === undefined || !Number.isFinite(x)) return "—";
-  if (Math.abs(x) >= 100) return x.toFixed(0);
-  if (Math.abs(x) >= 10) return x.toFixed(1);
-  return x.toFixed(2);
-}
-
-function ratio(a: number, b: number): string {
-  return Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}×` : "—";
 }
 
 function label(key: SyncServerKey): string {

@@ -8,10 +8,14 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { type Child, freePort, PEERS_DIR, sleep, spawn } from "./_processes.ts";
-
-const REPO_DIR = fileURLToPath(new URL("../", import.meta.url));
+import {
+  type Child,
+  freePort,
+  PEERS_DIR,
+  sleep,
+  spawn,
+  switchyardServeArgs,
+} from "./_processes.ts";
 
 /** Keys of the servers, in run order. */
 export const SYNC_SERVERS = [
@@ -69,21 +73,7 @@ function command(key: SyncServerKey, port: number, dir: string): Command {
     case "switchyard-normal":
       return {
         cmd: Deno.execPath(),
-        args: [
-          "run",
-          "-A",
-          "--unstable-net",
-          // The same V8 flag as `deno task cli` (deno.json).
-          "--v8-flags=--max-semi-space-size=1",
-          `--config=${REPO_DIR}deno.json`,
-          `${REPO_DIR}src/cli/main.ts`,
-          "serve",
-          "--no-tls",
-          "--host=127.0.0.1",
-          `--port=${port}`,
-          "--strict-port",
-          "--log-level=warn",
-        ],
+        args: switchyardServeArgs(port),
         env: {
           SWITCHYARD_SYNC_DATABASE: `${dir}/sync.db`,
           SWITCHYARD_SYNC_SYNCHRONOUS: key === "switchyard" ? "full" : "normal",

@@ -33,6 +33,7 @@ import {
   peerVersions,
   startDevServer,
 } from "./_dev_peers.ts";
+import { type Stats, stats } from "./_stats.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BEGIN = "<!-- DEV-BENCH:BEGIN (written by bench/dev_reload_bench.ts) -->";
@@ -48,15 +49,6 @@ const WARMUP_SAVES = 3;
 const ROUNDS = 5;
 const TRANSPORTS = ["webtransport", "websocket", "sse"] as const;
 
-/** Latency figures of one series. */
-interface Stats {
-  n: number;
-  missed: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
 interface ServerResult {
   name: DevServerName;
   startupMs: number;
@@ -64,12 +56,6 @@ interface ServerResult {
   reload: Stats;
   /** Cores other work kept busy just before the server was started (Chromium idle). */
   busyCores: number;
-}
-
-function stats(samples: number[], missed: number): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : NaN;
-  return { n: s.length, missed, p50: at(0.5), p99: at(0.99), max: s.at(-1) ?? NaN };
 }
 
 /** Wall-clock milliseconds, the clock `performance.timeOrigin + performance.now()` gives a page. */

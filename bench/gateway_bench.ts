@@ -32,6 +32,7 @@ import {
   nextEvent,
   runBench,
   spawn,
+  switchyardServeArgs,
   waitForPort,
 } from "./_processes.ts";
 import { measureHmr, openPage, writeBenchProject } from "./_gateway_hmr.ts";
@@ -78,21 +79,7 @@ async function startServer(root: string): Promise<{ child: Child; base: string }
   const low = 20_000 + Math.floor(Math.random() * 30_000);
   await Deno.writeTextFile(`${root}/switchyard.toml`, toml(root, low));
   const child = spawn(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--unstable-net",
-      "--v8-flags=--max-semi-space-size=1",
-      `--config=${REPO_ROOT}deno.json`,
-      `${REPO_ROOT}src/cli/main.ts`,
-      "serve",
-      "--no-tls",
-      "--host=127.0.0.1",
-      `--port=${port}`,
-      "--strict-port",
-      "--log-level=warn",
-      `--config=${root}/switchyard.toml`,
-    ],
+    args: switchyardServeArgs(port, [`--config=${root}/switchyard.toml`]),
     cwd: root,
     env: {
       SWITCHYARD_GATEWAY_COMMAND: viteCommand().map((arg) => JSON.stringify(arg)).join(" "),

@@ -50,12 +50,12 @@ import {
   ratioTable,
   resultsTable,
   spliceSyncReport,
-  stats,
   SYNC_BEGIN,
   SYNC_END,
   type SyncResult,
   verdict,
 } from "./_sync_report.ts";
+import { stats } from "./_stats.ts";
 
 /** A JSON event line of the sync load generator. */
 type SyncEvent = Record<string, unknown> & { event: string };
