@@ -6,6 +6,7 @@
  */
 
 import {
+  base64url,
   decodeProtectedHeader,
   errors,
   type JWTHeaderParameters,
@@ -22,6 +23,13 @@ import type {
   SubscriptionGrant,
 } from "./authenticator.ts";
 import { HMAC_ALGORITHMS, type ResolvedKeys, resolveKeys } from "./_keys.ts";
+import { VerifiedCache } from "./_verified_cache.ts";
+
+/** Settings of the JWT `Authenticator` that are not part of the `[auth]` config. */
+export interface JwtAuthenticatorOptions {
+  /** The clock for `exp`, `nbf` and the verification cache, in ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
 
 /**
  * Build an `Authenticator` from `opts`, importing keys up front. Rejects with
@@ -37,7 +45,10 @@ import { HMAC_ALGORITHMS, type ResolvedKeys, resolveKeys } from "./_keys.ts";
  * const { user } = await auth.connect(token); // "alice"
  * ```
  */
-export async function createAuthenticator(opts: AuthOptions): Promise<Authenticator> {
+export async function createAuthenticator(
+  opts: AuthOptions,
+  options: JwtAuthenticatorOptions = {},
+): Promise<Authenticator> {
   const tolerance = opts.clockToleranceSec ?? 5;
   if (typeof tolerance !== "number" || !Number.isFinite(tolerance) || tolerance < 0) {
     throw new Error("auth.clock_tolerance_sec must be a number of seconds, 0 or more (default 5)");
@@ -47,7 +58,27 @@ export async function createAuthenticator(opts: AuthOptions): Promise<Authentica
       throw new Error(`auth.${key} must be a non-empty string, or left out to skip the check`);
     }
   }
-  return new JwtAuthenticator(opts, await resolveKeys(opts), tolerance);
+  return new JwtAuthenticator(opts, await resolveKeys(opts), {
+    clockToleranceSec: tolerance,
+    now: options.now ?? Date.now,
+  });
+}
+
+/** Whatever a jose key resolver returns: a `CryptoKey`, raw HMAC secret bytes, … */
+type VerificationKey = Awaited<ReturnType<JWTVerifyGetKey>>;
+
+/**
+ * What a successful verification leaves in the cache. The payload is kept as
+ * the exact JSON text jose parsed, so every hit hands out a fresh copy that
+ * callers may change as freely as an uncached result.
+ */
+interface Verified {
+  header: JWTHeaderParameters;
+  /** The key the signature verified with; a hit is served only while the token still resolves to it. */
+  key: VerificationKey;
+  payloadJson: string;
+  nbf?: number;
+  exp?: number;
 }
 
 /** Verifies JWTs with the keys resolved from `AuthOptions`. Build it with `createAuthenticator`. */
@@ -55,15 +86,41 @@ class JwtAuthenticator implements Authenticator {
   readonly #anonymous: boolean;
   readonly #keys: ResolvedKeys;
   readonly #verifyOptions: JWTVerifyOptions;
+  readonly #toleranceSec: number;
+  readonly #now: () => number;
+  /**
+   * Successful verifications by token, so the gateway's session cookie, sent
+   * with every proxied request, costs a signature check once a minute instead
+   * of every time. A hit still re-checks `exp` and `nbf` against the current
+   * clock, and still asks the key source for the token's key: it is served
+   * only if that is the very key the signature verified with, so a key
+   * dropped from the JWKS is refused on the same request it would be without
+   * the cache (once the JWKS copy is refreshed: `jwksCacheMaxAgeSec`, 10 minutes by default).
+   * The 60 s age limit bounds anything else a cached answer could miss; the
+   * trade-off is that a result is reused for up to 60 s without re-checking
+   * the signature. Failures are never stored, so only tokens that verified
+   * take space (1,000 at most, none longer than 8 KiB).
+   */
+  readonly #cache = new VerifiedCache<Verified>({
+    maxEntries: 1_000,
+    maxAgeMs: 60_000,
+    maxKeyLength: 8_192,
+  });
 
-  constructor(opts: AuthOptions, keys: ResolvedKeys, clockToleranceSec: number) {
+  constructor(
+    opts: AuthOptions,
+    keys: ResolvedKeys,
+    settings: { clockToleranceSec: number; now: () => number },
+  ) {
     this.#anonymous = opts.anonymous === true;
     this.#keys = keys;
+    this.#toleranceSec = settings.clockToleranceSec;
+    this.#now = settings.now;
     this.#verifyOptions = {
       algorithms: keys.algorithms,
       audience: opts.audience,
       issuer: opts.issuer,
-      clockTolerance: clockToleranceSec,
+      clockTolerance: settings.clockToleranceSec,
     };
   }
 
@@ -131,6 +188,12 @@ class JwtAuthenticator implements Authenticator {
 
   async #verify(token: string): Promise<JWTPayload> {
     if (typeof token !== "string") throw unauthorized("malformed: a token must be a string");
+    const now = this.#now();
+    const cached = this.#cache.get(token, now);
+    if (cached !== undefined) {
+      const payload = await this.#fromCache(token, cached, now);
+      if (payload !== undefined) return payload;
+    }
     if (this.#keys.algorithms.length === 0) {
       throw unauthorized(
         "this server checks no tokens (no auth.hmac_secret, auth.public_key or auth.jwks_url): " +
@@ -155,10 +218,19 @@ class JwtAuthenticator implements Authenticator {
         `alg "${alg}" is not allowed (allowed: ${this.#keys.algorithms.join(", ")})`,
       );
     }
+    let key: VerificationKey | undefined;
+    const getKey: JWTVerifyGetKey = async (h, t) => key = await this.#getKey(h, t);
     try {
-      return (await jwtVerify(token, this.#getKey, this.#verifyOptions)).payload;
+      const { payload, protectedHeader } = await jwtVerify(token, getKey, {
+        ...this.#verifyOptions,
+        currentDate: new Date(now),
+      });
+      this.#remember(token, protectedHeader, key!, payload, now);
+      return payload;
     } catch (err) {
-      if (err instanceof errors.JWKSMultipleMatchingKeys) return await this.#verifyEach(token, err);
+      if (err instanceof errors.JWKSMultipleMatchingKeys) {
+        return await this.#verifyEach(token, err, now);
+      }
       throw this.#translate(err, header);
     }
   }
@@ -167,15 +239,77 @@ class JwtAuthenticator implements Authenticator {
   async #verifyEach(
     token: string,
     candidates: AsyncIterable<CryptoKey>,
+    now: number,
   ): Promise<JWTPayload> {
     for await (const key of candidates) {
       try {
-        return (await jwtVerify(token, key, this.#verifyOptions)).payload;
+        return (await jwtVerify(token, key, { ...this.#verifyOptions, currentDate: new Date(now) }))
+          .payload;
       } catch (err) {
         if (!(err instanceof errors.JWSSignatureVerificationFailed)) throw this.#translate(err, {});
       }
     }
     throw unauthorized("signature verification failed");
+  }
+
+  /**
+   * The payload of a cached verification, checked as jose would at `now`; or
+   * `undefined` when the token no longer resolves to the key it verified with
+   * and must be verified afresh.
+   */
+  async #fromCache(token: string, cached: Verified, now: number): Promise<JWTPayload | undefined> {
+    let key;
+    try {
+      const [protectedHeader, payload, signature] = token.split(".");
+      key = await this.#getKey(cached.header, { protected: protectedHeader, payload, signature });
+    } catch (err) {
+      this.#cache.delete(token);
+      if (err instanceof errors.JWKSMultipleMatchingKeys) return undefined;
+      throw this.#translate(err, cached.header);
+    }
+    if (key !== cached.key) {
+      this.#cache.delete(token);
+      return undefined;
+    }
+    const payload = JSON.parse(cached.payloadJson) as JWTPayload;
+    // The same tests, in the same order, as jose's validateClaimsSet.
+    const seconds = Math.floor(now / 1000);
+    if (cached.nbf !== undefined && cached.nbf > seconds + this.#toleranceSec) {
+      throw this.#translate(
+        new errors.JWTClaimValidationFailed(
+          '"nbf" claim timestamp check failed',
+          payload,
+          "nbf",
+          "check_failed",
+        ),
+        cached.header,
+      );
+    }
+    if (cached.exp !== undefined && cached.exp <= seconds - this.#toleranceSec) {
+      this.#cache.delete(token);
+      throw this.#translate(
+        new errors.JWTExpired('"exp" claim timestamp check failed', payload, "exp", "check_failed"),
+        cached.header,
+      );
+    }
+    return payload;
+  }
+
+  #remember(
+    token: string,
+    header: JWTHeaderParameters,
+    key: VerificationKey,
+    payload: JWTPayload,
+    now: number,
+  ): void {
+    const payloadJson = utf8.decode(base64url.decode(token.split(".")[1]));
+    this.#cache.set(token, {
+      header,
+      key,
+      payloadJson,
+      ...(typeof payload.nbf === "number" ? { nbf: payload.nbf } : {}),
+      ...(typeof payload.exp === "number" ? { exp: payload.exp } : {}),
+    }, now);
   }
 
   #getKey: JWTVerifyGetKey = async (header, token) => {
@@ -224,6 +358,8 @@ class JwtAuthenticator implements Authenticator {
     return unauthorized(err instanceof Error ? err.message : String(err));
   }
 }
+
+const utf8 = new TextDecoder();
 
 function unauthorized(reason: string): SwitchyardError {
   return new SwitchyardError("ERR_UNAUTHORIZED", `Invalid token: ${reason}`);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { exportJWK, type JWK } from "jose";
 import { createAuthenticator, signToken } from "./mod.ts";
 import { assertRejectsWith, b64url, keyPair, SECRET } from "./_test_util.ts";
 
@@ -259,4 +260,207 @@ Deno.test("Authenticator.subscribe() rejects expired, forged and missing tokens"
   const none = `${b64url({ alg: "none" })}.${b64url(claims)}.`;
   await assertRejectsWith(auth.subscribe(none, "docs:42", "alice"), "ERR_UNAUTHORIZED");
   await assertRejectsWith(auth.subscribe("", "docs:42", "alice"), "ERR_UNAUTHORIZED", /required/);
+});
+
+/** Counts the signature checks `crypto.subtle.verify` performs until `restore()`. */
+function countSignatureChecks(): { readonly count: number; restore(): void } {
+  const original = crypto.subtle.verify;
+  const spy = {
+    count: 0,
+    restore: () => void Reflect.deleteProperty(crypto.subtle, "verify"),
+  };
+  Object.defineProperty(crypto.subtle, "verify", {
+    configurable: true,
+    value: (...args: Parameters<SubtleCrypto["verify"]>) => {
+      spy.count++;
+      return original.apply(crypto.subtle, args);
+    },
+  });
+  return spy;
+}
+
+/** A clock the test moves, starting on a whole second near the real time. */
+function testClock(): { now: () => number; ms: number } {
+  const clock = { ms: Math.floor(Date.now() / 1000) * 1000, now: () => clock.ms };
+  return clock;
+}
+
+Deno.test("Authenticator.connect() checks a repeated token's signature once and hands out fresh claims", async () => {
+  const clock = testClock();
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET }, clock);
+  const token = await signToken(
+    { sub: "alice", channels: ["news"], info: { name: "Alice" }, docs: { a: "r" } },
+    { secret: SECRET, alg: "HS256", expiresIn: 600 },
+  );
+  const checks = countSignatureChecks();
+  try {
+    const first = await auth.connect(token);
+    (first.info as { name: string }).name = "Mallory";
+    first.channels.push("admin");
+    (first.claims!.docs as Record<string, string>).a = "rw";
+    const second = await auth.connect(token);
+    assert.deepEqual(second.info, { name: "Alice" });
+    assert.deepEqual(second.channels, ["news"]);
+    assert.deepEqual(second.claims?.docs, { a: "r" });
+    assert.equal(second.expiresAt, (clock.ms / 1000 + 600) * 1000);
+    await auth.connect(token);
+    assert.equal(checks.count, 1);
+
+    const sub = await signToken({ sub: "alice", channel: "docs:1" }, {
+      secret: SECRET,
+      alg: "HS256",
+    });
+    await auth.subscribe(sub, "docs:1", "alice");
+    await assertRejectsWith(auth.subscribe(sub, "docs:1", "bob"), "ERR_FORBIDDEN");
+    await assertRejectsWith(auth.connect(sub), "ERR_UNAUTHORIZED", /subscription token/);
+    assert.equal(checks.count, 2, "subscription tokens share the cache and its checks");
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() refuses a cached token once it expires, with ERR_TOKEN_EXPIRED", async () => {
+  const clock = testClock();
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET }, clock);
+  const exp = clock.ms / 1000 + 30;
+  const token = await signToken({ sub: "alice", exp }, { secret: SECRET, alg: "HS256" });
+  const checks = countSignatureChecks();
+  try {
+    assert.equal((await auth.connect(token)).user, "alice");
+    clock.ms += 34_999;
+    assert.equal((await auth.connect(token)).user, "alice", "within auth.clock_tolerance_sec");
+    clock.ms += 1;
+    const cached = await assertRejectsWith(auth.connect(token), "ERR_TOKEN_EXPIRED");
+    assert.equal(checks.count, 1, "the cached entry, not a new verification, refused it");
+    assert.equal(
+      cached.message,
+      `Token expired at ${new Date(exp * 1000).toISOString()}: get a fresh token`,
+    );
+    const fresh = await createAuthenticator({ anonymous: false, hmacSecret: SECRET }, clock);
+    const uncached = await assertRejectsWith(fresh.connect(token), "ERR_TOKEN_EXPIRED");
+    assert.equal(cached.message, uncached.message);
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() refuses a token before its nbf, cached or not", async () => {
+  const clock = testClock();
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET }, clock);
+  const nbf = clock.ms / 1000 + 100;
+  const token = await signToken({ sub: "alice", nbf }, { secret: SECRET, alg: "HS256" });
+  const checks = countSignatureChecks();
+  try {
+    const uncached = await assertRejectsWith(auth.connect(token), "ERR_UNAUTHORIZED", /"nbf"/);
+    clock.ms += 100_000;
+    assert.equal((await auth.connect(token)).user, "alice");
+    assert.equal(checks.count, 2);
+    clock.ms -= 10_000;
+    const cached = await assertRejectsWith(auth.connect(token), "ERR_UNAUTHORIZED", /"nbf"/);
+    assert.equal(checks.count, 2, "the cached entry, not a new verification, refused it");
+    assert.equal(cached.message, uncached.message);
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() verifies a token again once its cached result is 60 s old", async () => {
+  const clock = testClock();
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET }, clock);
+  const token = await signToken({ sub: "alice" }, { secret: SECRET, alg: "HS256" });
+  const checks = countSignatureChecks();
+  try {
+    await auth.connect(token);
+    clock.ms += 59_999;
+    await auth.connect(token);
+    assert.equal(checks.count, 1);
+    clock.ms += 1;
+    await auth.connect(token);
+    assert.equal(checks.count, 2);
+    await auth.connect(token);
+    assert.equal(checks.count, 2, "the new verification is cached in turn");
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() caches at most 1,000 tokens, dropping the oldest", async () => {
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET });
+  const tokens = await Promise.all(
+    Array.from(
+      { length: 1_001 },
+      (_, i) => signToken({ sub: `u${i}` }, { secret: SECRET, alg: "HS256" }),
+    ),
+  );
+  for (const token of tokens) await auth.connect(token);
+  const checks = countSignatureChecks();
+  try {
+    await auth.connect(tokens[1]);
+    await auth.connect(tokens[1_000]);
+    assert.equal(checks.count, 0);
+    assert.equal((await auth.connect(tokens[0])).user, "u0");
+    assert.equal(checks.count, 1);
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() never caches a failure nor a token over 8 KiB", async () => {
+  const auth = await createAuthenticator({ anonymous: false, hmacSecret: SECRET });
+  const forged = await signToken({ sub: "alice" }, { secret: `${SECRET}!`, alg: "HS256" });
+  const expired = await signToken({ sub: "alice" }, {
+    secret: SECRET,
+    alg: "HS256",
+    expiresIn: -60,
+  });
+  const noSub = await signToken({}, { secret: SECRET, alg: "HS256" });
+  const long = await signToken({ sub: "alice", info: "x".repeat(8_192) }, {
+    secret: SECRET,
+    alg: "HS256",
+  });
+  const checks = countSignatureChecks();
+  try {
+    for (let i = 0; i < 2; i++) {
+      await assertRejectsWith(auth.connect(forged), "ERR_UNAUTHORIZED", /signature/);
+      await assertRejectsWith(auth.connect(expired), "ERR_TOKEN_EXPIRED");
+      assert.equal((await auth.connect(long)).user, "alice");
+    }
+    assert.equal(checks.count, 6);
+    for (let i = 0; i < 2; i++) {
+      await assertRejectsWith(auth.connect(noSub), "ERR_UNAUTHORIZED", /"sub"/);
+    }
+    assert.equal(checks.count, 7, "a token that verified is cached even when connect() refuses it");
+  } finally {
+    checks.restore();
+  }
+});
+
+Deno.test("Authenticator.connect() refuses a cached token once its JWKS key is replaced", async () => {
+  const served: { keys: JWK[] } = { keys: [] };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => Response.json(served),
+  );
+  try {
+    const before = await keyPair("ES256");
+    const after = await keyPair("ES256");
+    const jwk = async (key: CryptoKey) => ({ ...await exportJWK(key), kid: "k1", alg: "ES256" });
+    served.keys = [await jwk(before.publicKey)];
+    const auth = await createAuthenticator({
+      anonymous: false,
+      jwksUrl: `http://127.0.0.1:${server.addr.port}/jwks.json`,
+      jwksCacheMaxAgeSec: 0,
+    });
+    const token = await signToken({ sub: "a" }, {
+      privateKey: before.privateKey,
+      alg: "ES256",
+      kid: "k1",
+    });
+    assert.equal((await auth.connect(token)).user, "a");
+    assert.equal((await auth.connect(token)).user, "a");
+    served.keys = [await jwk(after.publicKey)];
+    await assertRejectsWith(auth.connect(token), "ERR_UNAUTHORIZED", /signature verification/);
+  } finally {
+    await server.shutdown();
+  }
 });
