@@ -1,7 +1,7 @@
 /**
  * The HMR half of bench/gateway_bench.ts: a Vite project whose `hmr.js` accepts its own hot
- * updates and records when each version evaluates, and the saves timed in two Chromium pages
- * of one Vite, one through the gateway and one straight to Vite's port.
+ * updates and records when each version evaluates, and the saves timed in Chromium pages of one
+ * Vite, through the gateway and straight to Vite's port, taking turns.
  *
  * @module
  */
@@ -14,7 +14,7 @@ import { stats } from "./_stats.ts";
 
 /** A save not seen by a page within this long counts as missed. */
 const SAVE_DEADLINE_MS = 5_000;
-/** Quiet time after both pages saw a save, before the next one. */
+/** Quiet time after the page saw a save, before the next one. */
 const GAP_MS = 50;
 
 /**
@@ -25,7 +25,7 @@ const GAP_MS = 50;
 export function hmrSource(seq: number): string {
   return `export const seq = ${seq};
 const at = performance.timeOrigin + performance.now();
-(window.__evals ??= []).push({ seq, at });
+(window.__evals ??= []).push({ seq, at, msg: window.__updateAt });
 if (import.meta.hot) import.meta.hot.accept();
 `;
 }
@@ -46,7 +46,10 @@ export async function writeBenchProject(dir: string, id: string): Promise<void> 
   await Deno.writeTextFile(`${dir}/module.js`, moduleSource());
   await Deno.writeTextFile(
     `${dir}/main.js`,
-    'import { render } from "./counter.js";\nimport "./hmr.js";\nrender();\n',
+    'import { render } from "./counter.js";\nimport "./hmr.js";\nrender();\n' +
+      // When the update message arrived: splits save → evaluated into the socket and the fetch.
+      'import.meta.hot?.on("vite:beforeUpdate", () => {\n' +
+      "  window.__updateAt = performance.timeOrigin + performance.now();\n});\n",
   );
 }
 
@@ -91,66 +94,101 @@ function now(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** When `page` evaluated version `seq` of `hmr.js`; throws when the page was reloaded. */
-async function evaluatedAt(p: WatchedPage, seq: number): Promise<number> {
+/**
+ * When `page` got the update message for version `seq` of `hmr.js` and when that version
+ * evaluated; throws when the page was reloaded.
+ */
+async function evaluatedAt(p: WatchedPage, seq: number): Promise<{ at: number; msg: number }> {
   const handle = await p.page.waitForFunction(
     (s: number) => {
-      const g = globalThis as { __marker?: number; __evals?: { seq: number; at: number }[] };
+      const g = globalThis as {
+        __marker?: number;
+        __evals?: { seq: number; at: number; msg: number }[];
+      };
       if (g.__marker !== 1) return "reloaded";
-      return g.__evals?.find((e) => e.seq === s)?.at ?? false;
+      return g.__evals?.find((e) => e.seq === s) ?? false;
     },
     seq,
     { timeout: SAVE_DEADLINE_MS, polling: 5 },
   );
   const at = await handle.jsonValue();
-  if (at === "reloaded") throw new Error(`The ${p.name} page was reloaded, not hot-updated`);
-  return at as number;
+  if (at === "reloaded") {
+    throw new Error(
+      `The ${p.name} page was reloaded, not hot-updated; its console ended with:\n` +
+        p.console.slice(-8).join("\n"),
+    );
+  }
+  return at as { at: number; msg: number };
 }
 
+/** Saves per block: the pages take turns, one open at a time, `BLOCK` saves each. */
+export const BLOCK = 25;
+
 /**
- * `warmup` unmeasured then `saves` measured saves of `dir/hmr.js`; both pages get every save
- * (one Vite broadcasts it to both), so they see the same conditions.
+ * `saves` measured saves of `dir/hmr.js` per page, in blocks of {@linkcode BLOCK} that
+ * alternate between the pages (gateway first), each block after `warmup` unmeasured saves.
+ * Only the block's page is open, so neither page waits for the other's work (one Vite would
+ * otherwise send each update to both, in an order it picks); alternating spreads any drift of
+ * the machine over both.
  */
 export async function measureHmr(
   dir: string,
-  pages: readonly [WatchedPage, WatchedPage],
+  open: Record<WatchedPage["name"], () => Promise<WatchedPage>>,
   options: { saves: number; warmup: number },
 ): Promise<HmrResult & { reloads: number }> {
-  const [gw, direct] = pages;
-  const loads = pages.map((p) => p.loads);
-  const samples = { gateway: [] as number[], direct: [] as number[], paired: [] as number[] };
+  const samples = { gateway: [] as number[], direct: [] as number[] };
+  const parts = {
+    gateway: { socket: [] as number[], fetch: [] as number[] },
+    direct: { socket: [] as number[], fetch: [] as number[] },
+  };
   const missed = { gateway: 0, direct: 0 };
-  const total = options.warmup + options.saves;
-  for (let seq = 1; seq <= total; seq++) {
-    const measure = seq > options.warmup;
-    const t0 = now();
-    await Deno.writeTextFile(`${dir}/hmr.js`, hmrSource(seq));
-    const seen = await Promise.allSettled([evaluatedAt(gw, seq), evaluatedAt(direct, seq)]);
-    for (const [i, s] of seen.entries()) {
-      if (s.status === "rejected" && /reloaded/.test(String(s.reason))) throw s.reason;
-      const key = pages[i].name;
-      if (s.status === "fulfilled") {
-        if (measure) samples[key].push(s.value - t0);
-      } else {
-        if (measure) missed[key]++;
-        console.error(`  save ${seq} not seen by the ${key} page: ${s.reason}`);
+  let seq = 0;
+  let reloads = 0;
+  for (let block = 0; samples.direct.length + missed.direct < options.saves; block++) {
+    const name = block % 2 === 0 ? "gateway" : "direct";
+    const page = await open[name]();
+    const loads = page.loads;
+    const count = Math.min(BLOCK, options.saves - samples[name].length - missed[name]);
+    for (let i = -options.warmup; i < count; i++) {
+      seq++;
+      const t0 = now();
+      await Deno.writeTextFile(`${dir}/hmr.js`, hmrSource(seq));
+      try {
+        const { at, msg } = await evaluatedAt(page, seq);
+        if (i >= 0) {
+          samples[name].push(at - t0);
+          parts[name].socket.push(msg - t0);
+          parts[name].fetch.push(at - msg);
+        }
+      } catch (error) {
+        if (/reloaded/.test(String(error))) throw error;
+        if (i >= 0) missed[name]++;
+        console.error(`  save ${seq} not seen by the ${name} page: ${error}`);
+        console.error(`  its console: ${page.console.slice(-5).join(" | ")}`);
+        console.error(
+          `  its evals: ${
+            JSON.stringify(
+              await page.page.evaluate(() => (globalThis as { __evals?: unknown }).__evals),
+            )
+          }`,
+        );
       }
+      await sleep(GAP_MS);
     }
-    if (measure && seen[0].status === "fulfilled" && seen[1].status === "fulfilled") {
-      samples.paired.push(seen[0].value - seen[1].value);
+    const marker = await page.page.evaluate(() => (globalThis as { __marker?: number }).__marker);
+    reloads += page.loads - loads;
+    if (marker !== 1 || page.loads !== loads) {
+      throw new Error(`The ${name} page was reloaded during the run: not every update was HMR`);
     }
-    await sleep(GAP_MS);
-  }
-  for (const [i, p] of pages.entries()) {
-    const marker = await p.page.evaluate(() => (globalThis as { __marker?: number }).__marker);
-    if (marker !== 1 || p.loads !== loads[i]) {
-      throw new Error(`The ${p.name} page was reloaded during the run: not every update was HMR`);
-    }
+    await page.page.context().close();
   }
   return {
     gateway: stats(samples.gateway, missed.gateway),
     direct: stats(samples.direct, missed.direct),
-    paired: stats(samples.paired),
-    reloads: pages.reduce((n, p, i) => n + p.loads - loads[i], 0),
+    parts: {
+      gateway: { socket: stats(parts.gateway.socket), fetch: stats(parts.gateway.fetch) },
+      direct: { socket: stats(parts.direct.socket), fetch: stats(parts.direct.fetch) },
+    },
+    reloads,
   };
 }

@@ -1,10 +1,10 @@
 /**
  * The session gateway against Vite on its own, on this machine, in one run: a real Switchyard
- * (`[gateway]` on, as a child process) runs one Vite session; headless Chromium opens one page
- * through the gateway (`/session/a/`) and one straight to the same Vite's port. Then:
+ * (`[gateway]` on, as a child process) runs one Vite session; headless Chromium opens pages
+ * through the gateway (`/session/a/`) and straight to the same Vite's port. Then:
  *
- * - **HMR**: N saves of a module that accepts itself; save → its new version evaluated, in
- *   both pages (every update must be hot, never a reload).
+ * - **HMR**: N saves per page of a module that accepts itself; save → its new version
+ *   evaluated, the two pages taking turns in blocks (every update must be hot, never a reload).
  * - **HTTP**: concurrent GETs of a ~3 KB Vite module through the gateway and direct, at
  *   concurrency 1 and 32 (a Deno load generator in a child process).
  * - **Memory**: the server's RSS, idle, with the one session and its two pages connected.
@@ -35,7 +35,7 @@ import {
   switchyardServeArgs,
   waitForPort,
 } from "./_processes.ts";
-import { measureHmr, openPage, writeBenchProject } from "./_gateway_hmr.ts";
+import { BLOCK, measureHmr, openPage, writeBenchProject } from "./_gateway_hmr.ts";
 import {
   GATEWAY_BEGIN,
   GATEWAY_END,
@@ -201,18 +201,42 @@ async function main(): Promise<void> {
       alg: "HS256",
     });
     browser = await launchBrowser();
-    const gw = await openPage(browser, "gateway", `${base}/session/a/?token=${token}`);
-    const direct = await openPage(browser, "direct", `http://127.0.0.1:${vite.port}/session/a/`);
+    const pages = browser;
     const wsBase = base.replace(/^http/, "ws");
-    for (const url of gw.sockets) {
-      if (!url.startsWith(`${wsBase}/session/a/`)) throw new Error(`${url} bypassed the gateway`);
-    }
+    const open = {
+      gateway: async () => {
+        const page = await openPage(pages, "gateway", `${base}/session/a/?token=${token}`);
+        for (const url of page.sockets) {
+          if (!url.startsWith(`${wsBase}/session/a/`)) {
+            throw new Error(`${url} bypassed the gateway`);
+          }
+        }
+        return page;
+      },
+      direct: () => openPage(pages, "direct", `http://127.0.0.1:${vite.port}/session/a/`),
+    };
+    // Both pages open while the memory is read, as a session with a user on it would be.
+    const [gw, direct] = [await open.gateway(), await open.direct()];
     const rssMb = (await medianRssKb(server.pid)) / 1024;
     const viteRssMb = (await medianRssKb(vite.pid)) / 1024;
     console.error(`Idle RSS: server ${rssMb.toFixed(1)} MB, Vite ${viteRssMb.toFixed(1)} MB`);
+    await Promise.all([gw.page.context().close(), direct.page.context().close()]);
 
-    console.error(`HMR: ${plan.warmup} + ${plan.saves} saves…`);
-    const hmr = await measureHmr(`${root}/a`, [gw, direct], plan);
+    console.error(`HMR: ${plan.saves} saves per page, blocks of ${BLOCK}…`);
+    const hmr = await measureHmr(`${root}/a`, open, plan).catch(async (error) => {
+      // Vite's own account of what happened, through the gateway's API.
+      const admin = await signToken({ sub: "bench", gateway: "admin" }, {
+        secret: SECRET,
+        alg: "HS256",
+      });
+      const res = await fetch(`${base}/gateway/sessions/a/logs?limit=20`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      const { lines = [] } = await res.json() as { lines?: { text: string }[] };
+      throw new Error(
+        `${error.message}\nVite's last lines:\n${lines.map((l) => l.text).join("\n")}`,
+      );
+    });
     const browserVersion = await versions(browser);
     await browser.close();
     browser = undefined;
@@ -256,8 +280,9 @@ async function main(): Promise<void> {
       `- Machine: ${navigator.hardwareConcurrency} CPUs (${cpu}), ${gib} GiB, Linux ${Deno.osRelease()}; ` +
       `${busyBefore.toFixed(2)} cores busy with other work at the start`,
       `- Versions: ${browserVersion}`,
-      `- ${plan.saves} measured saves after ${plan.warmup} unmeasured ones, ${50} ms apart, each ` +
-      "seen by both pages; HTTP: GET of `module.js` " +
+      `- ${plan.saves} measured saves per page, 50 ms apart, in blocks of ${BLOCK} that alternate ` +
+      `between the pages (one open at a time, ${plan.warmup} unmeasured saves opening each ` +
+      "block); HTTP: GET of `module.js` " +
       `(${(moduleBytes / 1024).toFixed(1)} KB after Vite's transform), ${
         plan.loadMs / 1000
       } s per run after 0.3 s of warm-up`,
@@ -308,10 +333,10 @@ deno task bench:gateway --saves 100 --no-write
 - **HMR**: \`hmr.js\`, imported by the page's \`main.js\`, records
   \`performance.timeOrigin + performance.now()\` when it evaluates and calls
   \`import.meta.hot.accept()\`. Each save writes a new version; latency is the writer's clock just
-  before the write to the page's stamp of that version (both wall clocks of one machine). One Vite
-  sends each update to both pages, so both see the same save under the same load; "per save" is
-  the difference of the two pages on the same save. Each page carries a marker set before the first
-  save, and a run fails if it is gone or a page fired \`load\` again (a reload instead of HMR).
+  before the write to the page's stamp of that version (both wall clocks of one machine). The two
+  pages take turns in blocks of 25 saves, one page open at a time, so neither waits for the other's
+  work, and a machine that drifts during the run drifts for both. Each page carries a marker set when
+  it opens, and a run fails if it is gone or the page fired \`load\` again (a reload, not HMR).
 - **HTTP**: a Deno load generator in its own process keeps \`concurrency\` GETs of
   \`/session/a/module.js\` in flight (body read each time), with the session cookie; the gateway
   and direct runs take turns. All processes (server, Vite, load generator) share the machine's
