@@ -32,6 +32,8 @@ export interface ForwardingInfo {
   host: string;
   forwardedFor?: string;
   forwardedProto?: string;
+  /** X-Forwarded-Host to send; by default the request's own Host. */
+  forwardedHost?: string;
 }
 
 /** Header name and value pairs, names lower-case: what `fetch` and `Response` take fastest. */
@@ -87,7 +89,10 @@ export function upstreamHeaderList(req: Request, info: ForwardingInfo): HeaderLi
     }
   });
   let url: URL | undefined;
-  list.push(["x-forwarded-host", clientHost ?? (url ??= new URL(req.url)).host]);
+  list.push([
+    "x-forwarded-host",
+    info.forwardedHost ?? clientHost ?? (url ??= new URL(req.url)).host,
+  ]);
   list.push([
     "x-forwarded-proto",
     info.forwardedProto ?? (url ??= new URL(req.url)).protocol.slice(0, -1),

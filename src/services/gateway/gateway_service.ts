@@ -371,6 +371,7 @@ export class GatewayService {
     return proxyRequest(req, { port: session.port }, {
       forwardedFor: ctx.remoteAddress,
       forwardedProto: ctx.secure ? "https" : "http",
+      forwardedHost: ctx.host,
       signal: session.abort.signal,
       onWebSocket: (socket) => this.#track(session, socket),
       path: upstream.path,

@@ -51,6 +51,11 @@ export interface ProxyOptions {
    */
   forwardedProto?: string;
   /**
+   * X-Forwarded-Host to send; by default the request's Host. Pass the host the client asked a
+   * trusted load balancer for, which the request's Host no longer is.
+   */
+  forwardedHost?: string;
+  /**
    * Called with the client's socket when a WebSocket upgrade is accepted,
    * before the 101 is returned. Use `addEventListener` (the proxy owns the
    * `on*` handlers) to watch its messages and its `close`, which fires once
@@ -132,6 +137,7 @@ export function proxyRequest(
     host: options.hostHeader ?? `${hostname}:${target.port}`,
     forwardedFor: options.forwardedFor,
     forwardedProto: options.forwardedProto,
+    forwardedHost: options.forwardedHost,
   };
   const exchange = {
     req,

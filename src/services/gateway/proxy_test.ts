@@ -67,6 +67,15 @@ proxyTest("proxyRequest() rewrites Host and adds X-Forwarded-For/-Proto/-Host", 
     await res.body?.cancel();
     assert.equal(headerOf(upstream.heads[1], "host"), "localhost:5173");
     assert.equal(headerOf(upstream.heads[1], "x-forwarded-host"), "gw.example");
+
+    // Behind a trusted load balancer the host the client asked for is passed on, not ours.
+    const behind = await proxyRequest(
+      new Request("http://10.0.0.5:4480/session/a/"),
+      { port: upstream.port },
+      { forwardedHost: "preview.example.com" },
+    );
+    await behind.body?.cancel();
+    assert.equal(headerOf(upstream.heads[2], "x-forwarded-host"), "preview.example.com");
   } finally {
     await front.close();
     await upstream.close();
