@@ -9,7 +9,6 @@
  */
 
 import type { Logger } from "../../core/mod.ts";
-import { jsonError } from "../../http/headers.ts";
 import { authorizeSession, type SessionAccessOptions } from "./access.ts";
 import { closeProxyConnections, proxyRequest } from "./proxy.ts";
 import {
@@ -26,6 +25,7 @@ import { assertSessionId } from "./_command_template.ts";
 import { exposedListeners } from "./_exposure.ts";
 import { assertPortRange, pickPort } from "./_port_range.ts";
 import { isBrowserNavigation, startingPage } from "./_session_pages.ts";
+import { sessionIdFromHost, sessionRoute } from "./_session_route.ts";
 import { awaitReady, failureResponse } from "./_session_responses.ts";
 
 /** Options of {@linkcode GatewayService}. */
@@ -115,38 +115,6 @@ interface Entry {
 
 type LogListener = (id: string, line: LogLine) => void;
 type StateListener = (id: string, state: SessionState, detail: StateDetail) => void;
-
-const SESSION_PATH = /^\/session\/([^/]*)(\/.*)?$/;
-
-/**
- * The session a host names under subdomain routing: the one label before `.{suffix}`,
- * lowercased (host names are case-insensitive), whatever the port and a trailing dot. The
- * suffix itself, deeper names (`x.a.{suffix}`), IP literals and other hosts name none. The
- * label is not checked against `SESSION_ID_PATTERN`: the gateway answers 400 for a bad one,
- * so every `*.{suffix}` host belongs to it.
- *
- * @example
- * ```ts
- * import { sessionIdFromHost } from "./gateway_service.ts";
- * sessionIdFromHost("A.Dev.Example.com:8443", "dev.example.com"); // "a"
- * sessionIdFromHost("dev.example.com", "dev.example.com"); // undefined
- * sessionIdFromHost("x.a.dev.example.com", "dev.example.com"); // undefined
- * ```
- */
-export function sessionIdFromHost(host: string, suffix: string): string | undefined {
-  let name = host.trim().toLowerCase();
-  if (name.startsWith("[")) return undefined;
-  const colon = name.lastIndexOf(":");
-  if (colon >= 0) {
-    if (!/^\d*$/.test(name.slice(colon + 1))) return undefined;
-    name = name.slice(0, colon);
-  }
-  if (name.endsWith(".")) name = name.slice(0, -1);
-  const tail = "." + suffix.trim().toLowerCase().replace(/\.$/, "");
-  if (tail === "." || !name.endsWith(tail)) return undefined;
-  const label = name.slice(0, -tail.length);
-  return label === "" || label.includes(".") ? undefined : label;
-}
 
 /**
  * Runs and routes session dev servers. Ports come from `portRange`: the first one no other
@@ -290,29 +258,9 @@ export class GatewayService {
    * bad id, 503 limits, 502 failed to start (with its last log lines), 504 not ready in time.
    */
   async handle(req: Request, ctx: RequestContext): Promise<Response> {
-    const suffix = this.#options.subdomainSuffix;
-    const ownHost = suffix === undefined ? undefined : sessionIdFromHost(
-      ctx.host ?? req.headers.get("host") ?? ctx.url.host,
-      suffix,
-    );
-    let id: string, rest: string | undefined;
-    if (ownHost !== undefined) {
-      [id, rest] = [ownHost, ctx.url.pathname];
-    } else {
-      // With subdomain routing, sessions never share the server's origin: no path routes.
-      const match = suffix === undefined ? SESSION_PATH.exec(ctx.url.pathname) : null;
-      if (!match) {
-        return jsonError(
-          404,
-          "ERR_NOT_FOUND",
-          suffix === undefined
-            ? `No session in ${ctx.url.pathname}: use /session/{id}/`
-            : `No session at ${ctx.url.pathname}: with gateway.routing = "subdomain" each ` +
-              `session has its own host, {id}.${suffix}`,
-        );
-      }
-      [, id, rest] = match;
-    }
+    const route = sessionRoute(req, ctx, this.#options.subdomainSuffix);
+    if (route instanceof Response) return route;
+    const { id, rest, ownHost } = route;
     const browser = isBrowserNavigation(req);
     try {
       assertSessionId(id);
@@ -329,7 +277,7 @@ export class GatewayService {
     if (this.#options.access) {
       const access = await authorizeSession(
         req,
-        { id, url: ctx.url, secure: ctx.secure, ownHost: ownHost !== undefined },
+        { id, url: ctx.url, secure: ctx.secure, ownHost },
         this.#options.access,
       );
       if (!access.ok) return access.response;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { GatewayService, sessionIdFromHost } from "./gateway_service.ts";
+import { GatewayService } from "./gateway_service.ts";
+import { sessionIdFromHost } from "./_session_route.ts";
 import { GatewayError, livingGroupMembers } from "./supervisor.ts";
 import {
   deadline,
