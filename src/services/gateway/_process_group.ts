@@ -41,3 +41,22 @@ export function livingGroupMembers(pgid: number): number[] {
   }
   return members;
 }
+
+/**
+ * Resolves once group `pgid` has no living member, or after `limitMs` with those left.
+ * SIGKILL is delivered at once but a process takes a moment to die; this is that moment, so
+ * a session reported stopped has nothing left running.
+ */
+export async function groupGone(pgid: number, limitMs: number): Promise<number[]> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    let left: number[];
+    try {
+      left = livingGroupMembers(pgid);
+    } catch {
+      return []; // no /proc to look at
+    }
+    if (left.length === 0 || Date.now() >= until) return left;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -9,7 +9,7 @@
 import { assertSessionId } from "./_command_template.ts";
 import { GatewayError } from "./_gateway_error.ts";
 import { type LogLine, LogRing, pumpLines } from "./_log_lines.ts";
-import { livingGroupMembers, signalGroup } from "./_process_group.ts";
+import { groupGone, livingGroupMembers, signalGroup } from "./_process_group.ts";
 import { probe, type Readiness } from "./_readiness.ts";
 import { DEFAULT_RESTART, RestartBudget, type RestartPolicy } from "./_restart_budget.ts";
 import { describeSpawnError } from "./_spawn_error.ts";
@@ -100,6 +100,8 @@ interface Run {
 
 const TAIL_LINES = 20;
 const DRAIN_LIMIT_MS = 1000;
+/** How long the group's last processes get to die of the SIGKILL before the exit is reported. */
+const GROUP_EXIT_LIMIT_MS = 2000;
 
 /**
  * One session's dev-server process. The child runs in a new session (`detached`), so its
@@ -319,6 +321,8 @@ export class SessionProcess {
       run.wake?.();
       // The leader is gone; anything left in its group would be an orphan holding the port.
       signalGroup(run.pid, "SIGKILL");
+      const left = await groupGone(run.pid, GROUP_EXIT_LIMIT_MS);
+      if (left.length > 0) this.#log("stderr", `[switchyard] still running after SIGKILL: ${left}`);
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([drained, new Promise((r) => timer = setTimeout(r, DRAIN_LIMIT_MS))]);
       clearTimeout(timer);
