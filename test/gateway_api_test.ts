@@ -129,6 +129,17 @@ Deno.test("gateway API: an admin creates, lists, restarts, reads logs of and sto
     assert.equal(broken.status, 502, JSON.stringify(broken.body));
     assert.equal(broken.body.error, "ERR_EXITED_BEFORE_READY");
     assert.match(String(broken.body.message), /cannot find module \.\/missing\.js/);
+
+    // The same story in /metrics: a, its restart and broken-1 were started; broken-1 crashed.
+    const metrics = await (await fetch(`${server.http}/metrics`)).text();
+    const value = (line: string) =>
+      Number(new RegExp(`^${line.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(metrics)?.[1]);
+    assert.equal(value("switchyard_gateway_process_starts_total"), 3, metrics);
+    assert.equal(value("switchyard_gateway_crashes_total"), 1);
+    assert.equal(value('switchyard_gateway_sessions{state="stopped"}'), 1);
+    assert.equal(value('switchyard_gateway_sessions{state="crashed"}'), 1);
+    assert.equal(value('switchyard_gateway_sessions{state="ready"}'), 0);
+    assert.equal(value("switchyard_gateway_proxied_total"), 0, "the admin's request was refused");
   });
 });
 
@@ -252,6 +263,9 @@ Deno.test("gateway logs channel: a UI sees a session's lines and state changes l
         headers: { authorization: `Bearer ${ofA}` },
       });
       assert.equal(await res.text(), "hello from a");
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /^switchyard_gateway_proxied_total 1$/m);
+      assert.match(metrics, /^switchyard_gateway_sessions\{state="ready"\} 1$/m);
       await waitFor(
         () => seen.some((m) => m.kind === "log" && m.text === "GET /session/a/live-line"),
         "the request's log line on the channel",

@@ -116,3 +116,11 @@ Deno.test("docs/gateway.md: every switchyard.toml example loads (with the quick 
     assert.equal(config.gateway.enabled, true, `docs/gateway.md:${line}`);
   }
 });
+
+Deno.test("docs/gateway.md lists every gateway metric", async () => {
+  const markdown = await Deno.readTextFile(DOC);
+  const source = await Deno.readTextFile(new URL("src/ops/metrics.ts", ROOT));
+  const names = [...new Set(source.match(/switchyard_gateway_[a-z_]+/g))];
+  assert.ok(names.length >= 5);
+  for (const name of names) assert.ok(markdown.includes(`\`${name}\``), `${name} is missing`);
+});

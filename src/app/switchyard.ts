@@ -163,6 +163,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   metrics.bind(hub);
   await hub.start();
   if (gateway && gatewayModules) {
+    const sessions = gateway;
+    metrics.bindGateway(() => sessions.stats());
     gatewayModules[2].publishGatewayLogs(gateway, (channel, data) => hub.publish(channel, data), {
       onError: (error) => log.warn("Cannot publish a session log line", { error: String(error) }),
     });

@@ -28,10 +28,25 @@ export interface SyncStats {
   compactions: number;
 }
 
-/** What the observers accumulate, and the hub and sync service once bound. */
+/** Counters of the session gateway, read at scrape time. */
+export interface GatewayStats {
+  /** Sessions known to the gateway, by state (`starting`, `ready`, `crashed`, `stopped`). */
+  sessions: Record<string, number>;
+  /** Dev-server processes started: first starts and restarts after a crash. */
+  processStarts: number;
+  /** Processes that exited on their own (crashed), ready or not. */
+  crashes: number;
+  /** HTTP requests and WebSocket upgrades proxied to a session. */
+  proxied: number;
+  /** Proxied WebSockets open now. */
+  websockets: number;
+}
+
+/** What the observers accumulate, and the hub and the services once bound. */
 interface Sources {
   hub: Hub | undefined;
   sync: (() => SyncStats) | undefined;
+  gateway: (() => GatewayStats) | undefined;
   fallbacks: Map<TransportKind, number>;
   latency: BucketHistogram;
   commits: BucketHistogram;
@@ -47,6 +62,8 @@ export interface Metrics {
   syncObserver: { commit(seconds: number): void };
   /** Attach the sync service's counters. */
   bindSync(stats: () => SyncStats): void;
+  /** Attach the session gateway's counters. */
+  bindGateway(stats: () => GatewayStats): void;
   /** Prometheus text exposition. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -65,6 +82,7 @@ export function createMetrics(): Metrics {
   const sources: Sources = {
     hub: undefined,
     sync: undefined,
+    gateway: undefined,
     fallbacks: new Map(),
     commits: new BucketHistogram({
       name: "switchyard_sync_commit_duration_seconds",
@@ -95,6 +113,9 @@ export function createMetrics(): Metrics {
     syncObserver: { commit: (seconds) => sources.commits.observe("sqlite", seconds) },
     bindSync(stats) {
       sources.sync = stats;
+    },
+    bindGateway(stats) {
+      sources.gateway = stats;
     },
     async render() {
       registry ??= loadRegistry(sources).catch((e) => {
@@ -276,6 +297,51 @@ async function loadRegistry(sources: Sources): Promise<Registry> {
     "counter",
   );
   registry.registerMetric(sources.commits as unknown as Metric);
+  const gateway = (
+    name: string,
+    help: string,
+    read: (s: GatewayStats) => number | Record<string, number>,
+    type: "counter" | "gauge",
+  ) => {
+    const Metric = type === "counter" ? client.Counter : client.Gauge;
+    const perState = name === "switchyard_gateway_sessions";
+    new Metric({
+      name,
+      help,
+      labelNames: perState ? ["state"] : [],
+      registers: [registry],
+      collect() {
+        if (!sources.gateway) return;
+        this.reset();
+        const value = read(sources.gateway());
+        // deno-lint-ignore no-explicit-any
+        const metric = this as any;
+        const op = type === "counter" ? "inc" : "set";
+        if (typeof value === "number") metric[op](value);
+        else for (const [state, n] of Object.entries(value)) metric[op]({ state }, n);
+      },
+    });
+  };
+  gateway("switchyard_gateway_sessions", "Gateway sessions by state", (s) => s.sessions, "gauge");
+  gateway(
+    "switchyard_gateway_process_starts_total",
+    "Dev-server processes started (first starts and restarts)",
+    (s) => s.processStarts,
+    "counter",
+  );
+  gateway(
+    "switchyard_gateway_crashes_total",
+    "Dev-server processes that exited on their own",
+    (s) => s.crashes,
+    "counter",
+  );
+  gateway(
+    "switchyard_gateway_proxied_total",
+    "Requests and WebSocket upgrades proxied to sessions",
+    (s) => s.proxied,
+    "counter",
+  );
+  gateway("switchyard_gateway_websockets", "Proxied WebSockets open", (s) => s.websockets, "gauge");
   client.collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
   return registry;
 }

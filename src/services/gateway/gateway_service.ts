@@ -144,6 +144,7 @@ export class GatewayService {
   readonly #logListeners = new Set<{ id?: string; fn: LogListener }>();
   readonly #stateListeners = new Set<StateListener>();
   readonly #sweeper: ReturnType<typeof setInterval>;
+  readonly #counts = { processStarts: 0, crashes: 0, proxied: 0 };
   #closed = false;
 
   /** Checks the templates and the port range; starts the idle sweep (an unref'd timer). */
@@ -206,6 +207,23 @@ export class GatewayService {
   /** Every known session, running or not, in order of first start. */
   list(): SessionInfo[] {
     return [...this.#sessions.values()].map((entry) => this.#info(entry));
+  }
+
+  /** Counters for `/metrics`: sessions by state, process starts, crashes, proxied traffic. */
+  stats(): {
+    sessions: Record<SessionState, number>;
+    processStarts: number;
+    crashes: number;
+    proxied: number;
+    websockets: number;
+  } {
+    const sessions = { starting: 0, ready: 0, crashed: 0, stopped: 0 };
+    let websockets = 0;
+    for (const entry of this.#sessions.values()) {
+      sessions[this.#info(entry).state]++;
+      websockets += entry.sockets;
+    }
+    return { sessions, ...this.#counts, websockets };
   }
 
   /** The recent output of session `id`'s current process; `ERR_UNKNOWN_SESSION` if none. */
@@ -316,6 +334,7 @@ export class GatewayService {
       if (notReady) return notReady;
     }
     const session = entry;
+    this.#counts.proxied++;
     return proxyRequest(req, { port: session.port }, {
       forwardedFor: ctx.remoteAddress,
       forwardedProto: ctx.secure ? "https" : "http",
@@ -391,6 +410,8 @@ export class GatewayService {
     });
     process.onState((state, detail) => {
       if (entry.process !== process) return;
+      if (state === "starting") this.#counts.processStarts++;
+      if (state === "crashed") this.#counts.crashes++;
       if (state === "crashed" && detail.restartInMs === undefined) {
         entry.active = false;
         log.error("Session failed", { id: entry.id, error: detail.error?.message });
