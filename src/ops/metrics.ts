@@ -263,25 +263,41 @@ async function loadRegistry(sources: Sources): Promise<Registry> {
   // prom-client's types admit only its own metric classes; the registry only
   // reads `name` and `type` and calls `get()` and `reset()`.
   registry.registerMetric(sources.latency as unknown as Metric);
-  const sync = (
+  /**
+   * A metric read at scrape time from a service bound later (`read` gives undefined until
+   * then): one number, or one number per value of `label`.
+   */
+  const scraped = (
     name: string,
     help: string,
-    read: (s: SyncStats) => number,
     type: "counter" | "gauge",
+    read: () => number | Record<string, number> | undefined,
+    label?: string,
   ) => {
     const Metric = type === "counter" ? client.Counter : client.Gauge;
     new Metric({
       name,
       help,
+      labelNames: label ? [label] : [],
       registers: [registry],
       collect() {
-        if (!sources.sync) return;
+        const value = read();
+        if (value === undefined) return;
         this.reset();
         // deno-lint-ignore no-explicit-any
-        (this as any)[type === "counter" ? "inc" : "set"](read(sources.sync()));
+        const metric = this as any;
+        const op = type === "counter" ? "inc" : "set";
+        if (typeof value === "number") metric[op](value);
+        else for (const [key, n] of Object.entries(value)) metric[op]({ [label!]: key }, n);
       },
     });
   };
+  const sync = (
+    name: string,
+    help: string,
+    read: (s: SyncStats) => number,
+    type: "counter" | "gauge",
+  ) => scraped(name, help, type, () => sources.sync && read(sources.sync()));
   sync("switchyard_sync_docs_loaded", "Documents in memory", (s) => s.docsLoaded, "gauge");
   sync(
     "switchyard_sync_updates_total",
@@ -302,26 +318,14 @@ async function loadRegistry(sources: Sources): Promise<Registry> {
     help: string,
     read: (s: GatewayStats) => number | Record<string, number>,
     type: "counter" | "gauge",
-  ) => {
-    const Metric = type === "counter" ? client.Counter : client.Gauge;
-    const perState = name === "switchyard_gateway_sessions";
-    new Metric({
+  ) =>
+    scraped(
       name,
       help,
-      labelNames: perState ? ["state"] : [],
-      registers: [registry],
-      collect() {
-        if (!sources.gateway) return;
-        this.reset();
-        const value = read(sources.gateway());
-        // deno-lint-ignore no-explicit-any
-        const metric = this as any;
-        const op = type === "counter" ? "inc" : "set";
-        if (typeof value === "number") metric[op](value);
-        else for (const [state, n] of Object.entries(value)) metric[op]({ state }, n);
-      },
-    });
-  };
+      type,
+      () => sources.gateway && read(sources.gateway()),
+      name === "switchyard_gateway_sessions" ? "state" : undefined,
+    );
   gateway("switchyard_gateway_sessions", "Gateway sessions by state", (s) => s.sessions, "gauge");
   gateway(
     "switchyard_gateway_process_starts_total",
