@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
 import { deadline } from "./_deadline.ts";
 import { startGatewayServer } from "./_gateway_server.ts";
+import { rawRequest } from "./_raw_http.ts";
 
 /** Answers with what it received, so the test sees exactly what went upstream. */
 const ECHO_SERVER = `
@@ -117,6 +118,24 @@ Deno.test("Switchyard [gateway] opens a session only with its token and never fo
       401,
       "b's cookie is not a's cookie",
     );
+    // Dot segments, plain or encoded, cannot walk from a's prefix into b's: the path is
+    // normalized before the session is chosen, and an encoded slash is no separator.
+    const port = server.app.server.ports.http!;
+    for (const path of ["/session/a/../b/", "/session/a/%2e%2e/b/", "/session/a/.%2E/b/x"]) {
+      const walked = await rawRequest(port, {
+        host: `127.0.0.1:${port}`,
+        path,
+        headers: { authorization: `Bearer ${a}` },
+      });
+      assert.equal(walked.status, 403, `${path} must be judged as session b's`);
+    }
+    const encoded = await rawRequest(port, {
+      host: `127.0.0.1:${port}`,
+      path: "/session/a/..%2fb/",
+      headers: { authorization: `Bearer ${a}` },
+    });
+    assert.equal(JSON.parse(encoded.text).id, "a", "an encoded slash stays inside a");
+
     const ofB = await get(`${base}/session/b/`, { authorization: `Bearer ${b}` });
     assert.equal(JSON.parse(ofB.text).id, "b");
 
