@@ -318,7 +318,7 @@ same Vite's port, and compares them. A full run updates the block between the \`
 markers below; the rest of this section is written by hand.
 
 \`\`\`sh
-deno task bench:gateway              # 200 saves, 5 s per HTTP run, ~1 minute
+deno task bench:gateway              # 200 saves per page, 5 s per HTTP run, ~80 s
 deno task bench:gateway --quick      # 20 saves, 1 s per HTTP run; docs untouched
 deno task bench:gateway --saves 100 --no-write
 \`\`\`
