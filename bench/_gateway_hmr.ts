@@ -7,7 +7,7 @@
  */
 
 import type { Browser, Page } from "playwright-core";
-import { writeViteProject } from "../test/_vite.ts";
+import { saveFile, writeViteProject } from "../test/_vite.ts";
 import { sleep } from "./_processes.ts";
 import type { HmrResult } from "./_gateway_report.ts";
 import { stats } from "./_stats.ts";
@@ -152,7 +152,7 @@ export async function measureHmr(
     for (let i = -options.warmup; i < count; i++) {
       seq++;
       const t0 = now();
-      await Deno.writeTextFile(`${dir}/hmr.js`, hmrSource(seq));
+      await saveFile(`${dir}/hmr.js`, hmrSource(seq));
       try {
         const { at, msg } = await evaluatedAt(page, seq);
         if (i >= 0) {

@@ -85,6 +85,18 @@ export async function ensureVite(): Promise<number> {
   }
 }
 
+/**
+ * Saves `text` to `path` the way editors do, whole or not at all: into a temporary file
+ * beside it, then renamed over it. A plain write truncates first, and Vite's watcher may read
+ * the empty file in between; Vite then serves an empty module whose update never arrives and
+ * which no longer accepts itself, so the next save reloads the page.
+ */
+export async function saveFile(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, path);
+}
+
 /** Source of `counter.js` showing `label`: it renders itself again on a hot update. */
 export function counterSource(label: string): string {
   return `export const label = ${JSON.stringify(label)};

@@ -11,7 +11,14 @@ import { livingGroupMembers } from "../src/services/gateway/supervisor.ts";
 import { launchBrowser } from "./_browser.ts";
 import { deadline } from "./_deadline.ts";
 import { startTestServer } from "./_server.ts";
-import { counterSource, ensureVite, indexSource, viteCommand, writeViteProject } from "./_vite.ts";
+import {
+  counterSource,
+  ensureVite,
+  indexSource,
+  saveFile,
+  viteCommand,
+  writeViteProject,
+} from "./_vite.ts";
 
 const SECRET = "gateway-vite-test-secret-0123456789abcdef";
 const STEP_MS = 15_000;
@@ -159,7 +166,7 @@ max_sessions = 4
         const loadsA = a.loads;
         const loadsB = b.loads;
         const bConsole = b.console.length;
-        await Deno.writeTextFile(`${root}/a/counter.js`, counterSource("a:v2"));
+        await saveFile(`${root}/a/counter.js`, counterSource("a:v2"));
         await counterText(a.page, "a:v2", "page a hot-updated");
         await consoleLine(a.console, "[vite] hot updated: /counter.js", "Vite's log");
         assert.equal(await marker(a.page), "a-before-edit", "page a was not reloaded");
@@ -185,7 +192,7 @@ max_sessions = 4
 
       await t.step("editing session a's index.html reloads page a", async () => {
         const reloaded = a.page.waitForEvent("load", { timeout: STEP_MS });
-        await Deno.writeTextFile(`${root}/a/index.html`, indexSource("a", "session a, edited"));
+        await saveFile(`${root}/a/index.html`, indexSource("a", "session a, edited"));
         await reloaded;
         assert.equal(await marker(a.page), undefined, "page a was reloaded");
         assert.equal(await a.page.title(), "session a, edited");
@@ -217,7 +224,7 @@ max_sessions = 4
         await consoleLine(a.console, "[vite] connected.", "reconnected", reconnectFrom);
 
         await setMarker(a.page, "a-after-restart");
-        await Deno.writeTextFile(`${root}/a/counter.js`, counterSource("a:v3"));
+        await saveFile(`${root}/a/counter.js`, counterSource("a:v3"));
         await counterText(a.page, "a:v3", "page a hot-updated by the new Vite");
         assert.equal(await marker(a.page), "a-after-restart");
         assert.equal(await b.page.textContent("#counter"), "b:v1");
