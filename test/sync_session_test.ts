@@ -20,6 +20,17 @@ async function syncServer(toml?: string) {
   return await startTestServer(toml ? { toml } : {});
 }
 
+/** Destroys the providers, then closes the clients and the server. */
+async function closeAll(
+  server: { close(): Promise<void> },
+  providers: readonly SwitchyardYjsProvider[],
+  clients: readonly SwitchyardClient[],
+): Promise<void> {
+  for (const p of providers) await p.destroy();
+  for (const c of clients) await c.close();
+  await server.close();
+}
+
 Deno.test({
   name: "Yjs provider: clients on different transports converge, a late one gets everything",
   ...OPTS,
@@ -48,9 +59,7 @@ Deno.test({
       await lateProvider.destroy();
       await late.close();
     } finally {
-      for (const p of providers) await p.destroy();
-      for (const c of clients) await c.close();
-      await s.close();
+      await closeAll(s, providers, clients);
     }
   },
 });
@@ -85,11 +94,7 @@ Deno.test({
         "no edit lost or doubled",
       );
     } finally {
-      await pa.destroy();
-      await pb.destroy();
-      await a.close();
-      await b.close();
-      await s.close();
+      await closeAll(s, [pa, pb], [a, b]);
     }
   },
 });
@@ -319,9 +324,7 @@ Deno.test({
         /too long for a channel/,
       );
     } finally {
-      for (const p of providers) await p.destroy();
-      for (const c of clients) await c.close();
-      await s.close();
+      await closeAll(s, providers, clients);
     }
   },
 });
@@ -348,11 +351,7 @@ Deno.test({
       await waitFor(() => docB.getArray("items").length === 3000, "b has every edit", 30_000);
       assert.deepEqual(errors, []);
     } finally {
-      await pa.destroy();
-      await pb.destroy();
-      await a.close();
-      await b.close();
-      await s.close();
+      await closeAll(s, [pa, pb], [a, b]);
     }
   },
 });

@@ -126,21 +126,37 @@ proxyTest("proxyRequest() strips hop-by-hop headers both ways and keeps cookies"
   }
 });
 
-proxyTest("proxyRequest() streams a response chunk by chunk", async () => {
-  const firstRead = Promise.withResolvers<void>();
+/**
+ * An upstream that sends `first`, then `second` only once `release` resolves, then ends the
+ * body if `end`: a response the proxy must pass on before it is complete.
+ */
+function inTwoParts(
+  first: string,
+  second: string,
+  options: { headers: Record<string, string>; end: boolean },
+) {
+  const release = Promise.withResolvers<void>();
   const upstream = serve(() =>
     new Response(
       new ReadableStream({
         async start(controller) {
-          controller.enqueue(encoder.encode("one"));
-          await firstRead.promise;
-          controller.enqueue(encoder.encode("two"));
-          controller.close();
+          controller.enqueue(encoder.encode(first));
+          await release.promise;
+          controller.enqueue(encoder.encode(second));
+          if (options.end) controller.close();
         },
       }),
-      { headers: { "content-type": "text/plain" } },
+      { headers: options.headers },
     )
   );
+  return { upstream, release };
+}
+
+proxyTest("proxyRequest() streams a response chunk by chunk", async () => {
+  const { upstream, release: firstRead } = inTwoParts("one", "two", {
+    headers: { "content-type": "text/plain" },
+    end: true,
+  });
   const front = serveProxy(upstream.port);
   try {
     const res = await fetch(`${front.base}/session/a/stream`);
@@ -161,19 +177,10 @@ proxyTest("proxyRequest() streams a response chunk by chunk", async () => {
 });
 
 proxyTest("proxyRequest() passes server-sent events through live", async () => {
-  const gotFirst = Promise.withResolvers<void>();
-  const upstream = serve(() =>
-    new Response(
-      new ReadableStream({
-        async start(controller) {
-          controller.enqueue(encoder.encode("data: first\n\n"));
-          await gotFirst.promise;
-          controller.enqueue(encoder.encode("data: second\n\n"));
-        },
-      }),
-      { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } },
-    )
-  );
+  const { upstream, release: gotFirst } = inTwoParts("data: first\n\n", "data: second\n\n", {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+    end: false,
+  });
   const front = serveProxy(upstream.port);
   const source = new EventSource(`${front.base}/session/a/events`);
   try {
@@ -470,7 +477,8 @@ proxyTest("proxyRequest() answers 499 and aborts upstream when its signal fires"
   }
 });
 
-proxyTest("proxyRequest() cancels the upstream body when the client stops reading", async () => {
+/** An upstream whose event stream sends one event and never ends; `cancelled` once it is cut. */
+function endlessEvents() {
   const cancelled = Promise.withResolvers<void>();
   const upstream = serve(() =>
     new Response(
@@ -485,6 +493,11 @@ proxyTest("proxyRequest() cancels the upstream body when the client stops readin
       { headers: { "content-type": "text/event-stream" } },
     )
   );
+  return { upstream, cancelled };
+}
+
+proxyTest("proxyRequest() cancels the upstream body when the client stops reading", async () => {
+  const { upstream, cancelled } = endlessEvents();
   const front = serveProxy(upstream.port);
   try {
     const res = await fetch(`${front.base}/session/a/events`);
@@ -519,20 +532,7 @@ proxyTest(
 );
 
 proxyTest("proxyRequest() ends a streaming body when its signal fires", async () => {
-  const cancelled = Promise.withResolvers<void>();
-  const upstream = serve(() =>
-    new Response(
-      new ReadableStream({
-        start(controller) {
-          controller.enqueue(encoder.encode("data: 1\n\n"));
-        },
-        cancel() {
-          cancelled.resolve();
-        },
-      }),
-      { headers: { "content-type": "text/event-stream" } },
-    )
-  );
+  const { upstream, cancelled } = endlessEvents();
   const stop = new AbortController();
   const front = serveProxy(upstream.port, { signal: stop.signal });
   try {
