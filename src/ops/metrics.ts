@@ -292,60 +292,57 @@ async function loadRegistry(sources: Sources): Promise<Registry> {
       },
     });
   };
-  const sync = (
-    name: string,
-    help: string,
-    read: (s: SyncStats) => number,
-    type: "counter" | "gauge",
-  ) => scraped(name, help, type, () => sources.sync && read(sources.sync()));
-  sync("switchyard_sync_docs_loaded", "Documents in memory", (s) => s.docsLoaded, "gauge");
-  sync(
-    "switchyard_sync_updates_total",
-    "Document updates applied and stored",
-    (s) => s.updatesApplied,
-    "counter",
-  );
-  sync("switchyard_sync_commits_total", "SQLite commits of updates", (s) => s.commits, "counter");
-  sync(
-    "switchyard_sync_compactions_total",
-    "Update logs merged into a snapshot",
-    (s) => s.compactions,
-    "counter",
-  );
+  const syncMetrics: [string, string, "counter" | "gauge", (s: SyncStats) => number][] = [
+    ["switchyard_sync_docs_loaded", "Documents in memory", "gauge", (s) => s.docsLoaded],
+    [
+      "switchyard_sync_updates_total",
+      "Document updates applied and stored",
+      "counter",
+      (s) => s.updatesApplied,
+    ],
+    ["switchyard_sync_commits_total", "SQLite commits of updates", "counter", (s) => s.commits],
+    [
+      "switchyard_sync_compactions_total",
+      "Update logs merged into a snapshot",
+      "counter",
+      (s) => s.compactions,
+    ],
+  ];
+  for (const [name, help, type, read] of syncMetrics) {
+    scraped(name, help, type, () => sources.sync && read(sources.sync()));
+  }
   registry.registerMetric(sources.commits as unknown as Metric);
-  const gateway = (
-    name: string,
-    help: string,
-    read: (s: GatewayStats) => number | Record<string, number>,
-    type: "counter" | "gauge",
-  ) =>
-    scraped(
-      name,
-      help,
-      type,
-      () => sources.gateway && read(sources.gateway()),
-      name === "switchyard_gateway_sessions" ? "state" : undefined,
-    );
-  gateway("switchyard_gateway_sessions", "Gateway sessions by state", (s) => s.sessions, "gauge");
-  gateway(
-    "switchyard_gateway_process_starts_total",
-    "Dev-server processes started (first starts and restarts)",
-    (s) => s.processStarts,
-    "counter",
+  scraped(
+    "switchyard_gateway_sessions",
+    "Gateway sessions by state",
+    "gauge",
+    () => sources.gateway?.().sessions,
+    "state",
   );
-  gateway(
-    "switchyard_gateway_crashes_total",
-    "Dev-server processes that exited on their own",
-    (s) => s.crashes,
-    "counter",
-  );
-  gateway(
-    "switchyard_gateway_proxied_total",
-    "Requests and WebSocket upgrades proxied to sessions",
-    (s) => s.proxied,
-    "counter",
-  );
-  gateway("switchyard_gateway_websockets", "Proxied WebSockets open", (s) => s.websockets, "gauge");
+  const gatewayMetrics: [string, string, "counter" | "gauge", (s: GatewayStats) => number][] = [
+    [
+      "switchyard_gateway_process_starts_total",
+      "Dev-server processes started (first starts and restarts)",
+      "counter",
+      (s) => s.processStarts,
+    ],
+    [
+      "switchyard_gateway_crashes_total",
+      "Dev-server processes that exited on their own",
+      "counter",
+      (s) => s.crashes,
+    ],
+    [
+      "switchyard_gateway_proxied_total",
+      "Requests and WebSocket upgrades proxied to sessions",
+      "counter",
+      (s) => s.proxied,
+    ],
+    ["switchyard_gateway_websockets", "Proxied WebSockets open", "gauge", (s) => s.websockets],
+  ];
+  for (const [name, help, type, read] of gatewayMetrics) {
+    scraped(name, help, type, () => sources.gateway && read(sources.gateway()));
+  }
   client.collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
   return registry;
 }
