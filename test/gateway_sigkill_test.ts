@@ -152,6 +152,15 @@ function output(served: Served): string {
   return `\nserver stdout:\n${served.stdout.text()}\nserver stderr:\n${served.stderr.text()}`;
 }
 
+/** Waits up to `ms` for every process seen in the sessions' groups to end; names survivors. */
+async function assertAllGone(served: Served, pgids: number[], ms: number): Promise<void> {
+  await until(() => [...served.pids].every((pid) => !alive(pid)), ms, "every session process ends")
+    .catch(() => {
+      throw new Error(`Still running after ${ms} ms: ${[...served.pids].filter(alive).join(", ")}`);
+    });
+  for (const pgid of pgids) assert.deepEqual(livingGroupMembers(pgid), []);
+}
+
 Deno.test("switchyard serve killed with SIGKILL leaves no dev server or child of one", async () => {
   const served = await serve();
   try {
@@ -161,12 +170,7 @@ Deno.test("switchyard serve killed with SIGKILL leaves no dev server or child of
     Deno.kill(served.child.pid, "SIGKILL");
     assert.equal((await served.child.status).signal, "SIGKILL");
     // The watchdog: SIGTERM at once, SIGKILL for the sleeps that ignore it within ~1 s.
-    await until(
-      () => [...served.pids].every((pid) => !alive(pid)),
-      10_000,
-      `every session process ends (left: ${[...served.pids].filter(alive)})`,
-    );
-    for (const pgid of pgids) assert.deepEqual(livingGroupMembers(pgid), []);
+    await assertAllGone(served, pgids, 10_000);
   } catch (error) {
     throw new Error((error as Error).message + output(served), { cause: error });
   } finally {
@@ -184,12 +188,7 @@ Deno.test("switchyard serve stopped with SIGTERM exits and leaves no dev server 
     assert.equal(status.code, 0);
     // The server's close() killed them (tested in-process by gateway_test.ts); had it failed,
     // the watchdog would have, within milliseconds: the dev server dies of its SIGTERM at once.
-    await until(
-      () => [...served.pids].every((pid) => !alive(pid)),
-      5000,
-      `every session process ends (left: ${[...served.pids].filter(alive)})`,
-    );
-    for (const pgid of pgids) assert.deepEqual(livingGroupMembers(pgid), []);
+    await assertAllGone(served, pgids, 5000);
   } catch (error) {
     throw new Error((error as Error).message + output(served), { cause: error });
   } finally {
