@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { signToken } from "../src/auth/mod.ts";
 import { launchBrowser } from "../test/_browser.ts";
-import { ensureVite, VITE_BIN, viteCommand } from "../test/_vite.ts";
+import { ensureVite, VITE_BIN, viteGatewayToml } from "../test/_vite.ts";
 import { waitForQuiet } from "./_machine.ts";
 import {
   type Child,
@@ -58,33 +58,22 @@ interface Plan {
   loadMs: number;
 }
 
-function toml(root: string, low: number): string {
-  return `
-[auth]
-hmac_secret = "${SECRET}"
-
-[gateway]
-enabled = true
-cwd = "${root}/{id}"
-ready = "/session/{id}/"
-ready_timeout_ms = 30000
-port_range = "${low}-${low + 3}"
-max_sessions = 2
-`;
-}
-
 /** Starts Switchyard with `[gateway]` as `deno task cli` would, on a free port. */
 async function startServer(root: string): Promise<{ child: Child; base: string }> {
   const port = freePort();
   const low = 20_000 + Math.floor(Math.random() * 30_000);
-  await Deno.writeTextFile(`${root}/switchyard.toml`, toml(root, low));
+  await Deno.writeTextFile(
+    `${root}/switchyard.toml`,
+    viteGatewayToml(root, [low, low + 3], {
+      secret: SECRET,
+      readyTimeoutMs: 30_000,
+      maxSessions: 2,
+    }),
+  );
   const child = spawn(Deno.execPath(), {
     args: switchyardServeArgs(port, [`--config=${root}/switchyard.toml`]),
     cwd: root,
-    env: {
-      SWITCHYARD_GATEWAY_COMMAND: viteCommand().map((arg) => JSON.stringify(arg)).join(" "),
-      SWITCHYARD_SYNC_DATABASE: `${root}/sync.db`,
-    },
+    env: { SWITCHYARD_SYNC_DATABASE: `${root}/sync.db` },
   });
   await waitForPort(port, child);
   return { child, base: `http://127.0.0.1:${port}` };

@@ -133,7 +133,7 @@ export async function writeViteProject(dir: string, id: string, label: string): 
 }
 
 /** The gateway's command template that runs the fixture's Vite for one session. */
-export function viteCommand(): string[] {
+function viteCommand(): string[] {
   return [
     "node",
     VITE_BIN,
@@ -145,4 +145,29 @@ export function viteCommand(): string[] {
     "--host",
     "127.0.0.1",
   ];
+}
+
+/**
+ * `[auth]` and `[gateway]` of a Switchyard that runs the fixture's Vite for each session in
+ * `root/{id}`, tokens signed with `secret`.
+ */
+export function viteGatewayToml(
+  root: string,
+  ports: readonly [number, number],
+  options: { secret: string; readyTimeoutMs: number; maxSessions: number },
+): string {
+  const command = viteCommand().map((arg) => JSON.stringify(arg)).join(" ");
+  return `
+[auth]
+hmac_secret = "${options.secret}"
+
+[gateway]
+enabled = true
+command = ${JSON.stringify(command)}
+cwd = "${root}/{id}"
+ready = "/session/{id}/"
+ready_timeout_ms = ${options.readyTimeoutMs}
+port_range = "${ports[0]}-${ports[1]}"
+max_sessions = ${options.maxSessions}
+`;
 }

@@ -16,7 +16,7 @@ import {
   ensureVite,
   indexSource,
   saveFile,
-  viteCommand,
+  viteGatewayToml,
   writeViteProject,
 } from "./_vite.ts";
 
@@ -113,21 +113,11 @@ Deno.test({
     await writeViteProject(`${root}/b`, "b", "b:v1");
     const [low, high] = randomPortRange(20);
     const server = await startTestServer({
-      toml: `
-[auth]
-hmac_secret = "${SECRET}"
-
-[gateway]
-enabled = true
-cwd = "${root}/{id}"
-ready = "/session/{id}/"
-ready_timeout_ms = 20000
-port_range = "${low}-${high}"
-max_sessions = 4
-`,
-      env: {
-        SWITCHYARD_GATEWAY_COMMAND: viteCommand().map((arg) => JSON.stringify(arg)).join(" "),
-      },
+      toml: viteGatewayToml(root, [low, high], {
+        secret: SECRET,
+        readyTimeoutMs: 20_000,
+        maxSessions: 4,
+      }),
     });
     const gateway = server.app.gateway!;
     const origin = server.http;
