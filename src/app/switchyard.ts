@@ -15,7 +15,7 @@ import {
   type NamespaceOptions,
   Namespaces,
 } from "../core/mod.ts";
-import { type HttpServer, type RouteHandler, startServer } from "../http/mod.ts";
+import { type HttpServer, startServer } from "../http/mod.ts";
 import { createStaticServer } from "../http/static_server.ts";
 import { createMetrics, type Metrics } from "../ops/metrics.ts";
 import { CertificateManager } from "../tls/mod.ts";
@@ -119,24 +119,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   const gatewayOn = (options.layout ?? "serve") === "serve" && config.gateway.enabled;
   let gateway: GatewayService | undefined;
   // Loaded only when used, like sync: most servers run no dev servers.
-  const gatewayModules = gatewayOn
-    ? await Promise.all([
-      import("../services/gateway/gateway_service.ts"),
-      import("../services/gateway/gateway_settings.ts"),
-      import("../services/gateway/gateway_logs.ts"),
-      import("../services/gateway/admin_api.ts"),
-    ])
-    : undefined;
-  if (gatewayModules) {
-    const [{ GatewayService }, { gatewayOptions }, logs] = gatewayModules;
-    // Like sync's, the log channels' guard always wins over a [namespaces.gateway-logs] table.
-    const logsNs = logs.gatewayLogsNamespace(config.gateway.anonymous);
-    const own = config.namespaces[logs.GATEWAY_LOGS_NAMESPACE];
-    named[logs.GATEWAY_LOGS_NAMESPACE] = own
-      ? { ...own, guard: logsNs.guard, publish: false }
-      : logsNs;
+  const gatewayModule = gatewayOn ? await import("../services/gateway/gateway_app.ts") : undefined;
+  if (gatewayModule) {
+    Object.assign(named, gatewayModule.gatewayNamespaces(config.gateway, config.namespaces));
     try {
-      gateway = new GatewayService(gatewayOptions(config.gateway, { authenticator, log }));
+      gateway = gatewayModule.createGateway(config.gateway, { authenticator, log });
     } catch (error) {
       syncStore?.close();
       const message = (error as Error).message;
@@ -162,13 +149,6 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   });
   metrics.bind(hub);
   await hub.start();
-  if (gateway && gatewayModules) {
-    const sessions = gateway;
-    metrics.bindGateway(() => sessions.stats());
-    gatewayModules[2].publishGatewayLogs(gateway, (channel, data) => hub.publish(channel, data), {
-      onError: (error) => log.warn("Cannot publish a session log line", { error: String(error) }),
-    });
-  }
 
   let certificates: CertificateManager | undefined;
   if (config.tls) {
@@ -236,31 +216,15 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     () => new Response(FAVICON, { headers: { "content-type": "image/svg+xml" } }),
   );
   if (demo) server.addRoute("GET", "/switchyard/status", statusPage);
-  if (gateway && gatewayModules) {
-    const sessions = gateway;
-    const api = gatewayModules[3];
-    const toSession: RouteHandler = (req, ctx) =>
-      sessions.handle(req, {
-        url: ctx.url,
-        remoteAddress: ctx.remoteAddress,
-        secure: ctx.secure,
-        host: ctx.host,
-      });
-    server.addRoute("*", "/session/", toSession);
-    // routing = "subdomain": `{id}.{suffix}` is wholly the session's, ahead of our own routes.
-    server.addHostRoute((host) => sessions.servesHost(host), toSession);
-    server.addRoute(
-      "*",
-      api.GATEWAY_API_PREFIX,
-      api.createGatewayApi({
-        gateway: sessions,
-        authenticator,
-        anonymous: config.gateway.anonymous,
-        readyLimitMs: config.gateway.readyTimeoutMs + 1000,
-        logPosition: async (id) =>
-          (await hub.history(gatewayModules[2].logChannel(id), { limit: 0 })).top,
-      }),
-    );
+  if (gateway && gatewayModule) {
+    gatewayModule.mountGateway(gateway, {
+      hub,
+      server,
+      metrics,
+      authenticator,
+      settings: config.gateway,
+      log,
+    });
   }
   let sync: SyncService | undefined;
   if (syncModule && syncStore) {
