@@ -98,7 +98,12 @@ export function createGatewayApi(
   const find = (id: string) => gateway.list().find((s) => s.id === id);
   const known = (id: string): SessionInfo => {
     const info = find(id);
-    if (!info) throw new GatewayError("ERR_UNKNOWN_SESSION", `No session "${id}"`);
+    if (!info) {
+      throw new GatewayError(
+        "ERR_UNKNOWN_SESSION",
+        `No session "${id}": create it with POST /gateway/sessions {"id": "${id}"}`,
+      );
+    }
     return info;
   };
   const waitReady = async (req: Request, url: URL, id: string): Promise<Response | undefined> => {
@@ -119,7 +124,12 @@ export function createGatewayApi(
   ): Promise<Response> {
     if (!SESSION_ID_PATTERN.test(id)) throw badId(id);
     if (!caller.admin && !sessionGranted(caller.claims, id)) {
-      return jsonError(403, "ERR_FORBIDDEN", `This token does not grant session "${id}"`);
+      return jsonError(
+        403,
+        "ERR_FORBIDDEN",
+        `This token does not grant session "${id}": its sessions claim must list it, or the ` +
+          'token must carry "gateway": "admin"',
+      );
     }
     if (action === "/logs") {
       allow(req, "GET");

@@ -469,7 +469,7 @@ export class GatewayService {
 
   #entry(id: string): Entry {
     const entry = this.#sessions.get(id);
-    if (!entry) throw new GatewayError("ERR_UNKNOWN_SESSION", `No session "${id}"`);
+    if (!entry) throw new GatewayError("ERR_UNKNOWN_SESSION", `No session "${id}": start it first`);
     return entry;
   }
 
